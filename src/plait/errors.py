@@ -1,0 +1,149 @@
+"""The one exception tree of plait.
+
+Every error a user can cause derives from :class:`PlaitError`. Errors carry an
+optional :class:`SourceSpan`; the ``file:line:col`` text and the caret line are
+only rendered when the error is shown (:meth:`PlaitError.render`), so creating
+errors stays cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "PlaitError",
+    "ParseError",
+    "ProgramError",
+    "NeedsNetworkError",
+    "GroundingError",
+    "UnknownPredicateError",
+    "CallModeError",
+    "NonGroundError",
+    "NonStratifiedError",
+    "GroundingLimitError",
+    "CompilationError",
+    "InferenceError",
+    "InconsistentEvidenceError",
+    "SourceSpan",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpan:
+    """A cheap pointer into a source text: character offsets plus the text itself.
+
+    The text is shared (not copied) between all spans of one file, so a span is
+    three references and two integers.
+    """
+
+    text: str
+    start: int
+    end: int
+    filename: str = "<string>"
+
+    @property
+    def line(self) -> int:
+        return self.text.count("\n", 0, self.start) + 1
+
+    @property
+    def column(self) -> int:
+        return self.start - (self.text.rfind("\n", 0, self.start) + 1) + 1
+
+    def location(self) -> str:
+        return f"{self.filename}:{self.line}:{self.column}"
+
+    def excerpt(self) -> str:
+        """The source line with a caret under the start of the span."""
+        line_start = self.text.rfind("\n", 0, self.start) + 1
+        line_end = self.text.find("\n", self.start)
+        if line_end == -1:
+            line_end = len(self.text)
+        line = self.text[line_start:line_end].replace("\t", " ")
+        width = max(1, min(self.end, line_end) - self.start)
+        return f"  {line}\n  {' ' * (self.start - line_start)}{'^' * width}"
+
+
+class PlaitError(Exception):
+    """Base class of every error plait raises on purpose.
+
+    ``message`` says what happened, ``span`` where (if known) and ``hint`` how to
+    fix it. ``str(error)`` gives ``message`` (with the hint); :meth:`render` the
+    full ``file:line:col: error: ...`` form with a caret excerpt.
+    """
+
+    kind = "error"
+
+    def __init__(self, message: str, span: SourceSpan | None = None, hint: str | None = None):
+        self.message = message
+        self.span = span
+        self.hint = hint
+        super().__init__(self._plain())
+
+    def _plain(self) -> str:
+        text = self.message
+        if self.hint:
+            text += f" (hint: {self.hint})"
+        return text
+
+    def with_span(self, span: SourceSpan | None) -> PlaitError:
+        """Attach a span if the error has none yet (used when unwinding a stage)."""
+        if self.span is None and span is not None:
+            self.span = span
+        return self
+
+    def render(self, filename: str | None = None) -> str:
+        """``FILE:LINE:COL: error: message`` plus the offending line and a caret."""
+        if self.span is not None:
+            loc = self.span.location()
+            out = f"{loc}: error: {self._plain()}\n{self.span.excerpt()}"
+        else:
+            out = f"{filename or '<input>'}: error: {self._plain()}"
+        return out
+
+
+class ParseError(PlaitError):
+    """The program text is not valid plait/ProbLog syntax."""
+
+
+class ProgramError(PlaitError):
+    """The program parses but a clause is malformed (bad head, bad probability...)."""
+
+
+class NeedsNetworkError(ProgramError):
+    """A neural predicate or learnable parameter was used without a network."""
+
+
+class GroundingError(PlaitError):
+    """Something went wrong while grounding the program for the queries."""
+
+
+class UnknownPredicateError(GroundingError):
+    """A goal calls a predicate that has no clauses and is no builtin."""
+
+
+class CallModeError(GroundingError):
+    """A builtin was called with arguments of the wrong instantiation or type."""
+
+
+class NonGroundError(GroundingError):
+    """A probabilistic atom, query or negation stayed non-ground."""
+
+
+class NonStratifiedError(GroundingError):
+    """Negation (or findall/aggregation) through a recursive cycle."""
+
+
+class GroundingLimitError(GroundingError):
+    """Grounding exceeded a configured bound (depth, atoms or time)."""
+
+
+class CompilationError(PlaitError):
+    """Knowledge compilation failed (e.g. ran out of a size budget)."""
+
+
+class InferenceError(PlaitError):
+    """Evaluating the compiled circuits failed."""
+
+
+class InconsistentEvidenceError(InferenceError):
+    """The evidence has probability zero, so conditioning on it is undefined."""

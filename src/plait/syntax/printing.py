@@ -1,0 +1,132 @@
+"""Writing terms the way ProbLog writes them (``path(a,b)``, ``[a, b]``, ``(1, 2)``).
+
+The rules mirror ProbLog's ``Term.__repr__`` so that ``plait query`` output can be
+compared with ProbLog's line by line: arguments are joined with ``,`` (no space),
+list items and conjunctions with ``, ``, disjunctions with ``; ``; other
+operators are written infix without spaces, parenthesised by priority.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .operators import BINARY, PREFIX
+from .terms import Float, Int, Str, Struct, Term, Var
+
+__all__ = ["format_term", "format_atom"]
+
+_PLAIN_ATOM = re.compile(r"^[a-z][A-Za-z0-9_]*$")
+_SYMBOL_ATOM = re.compile(r"^[+\-*/\\^<>=~:.?@#&$]+$")
+
+
+def format_atom(name: str) -> str:
+    if _PLAIN_ATOM.match(name) or name in ("[]", "!", ";", ",", "{}") or _SYMBOL_ATOM.match(name):
+        return name
+    return "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _priority(t: Term) -> int | None:
+    if isinstance(t, Struct):
+        if len(t.args) == 2 and t.functor in BINARY and t.functor != ".":
+            return BINARY[t.functor][0]
+        if len(t.args) == 1 and t.functor in PREFIX:
+            return PREFIX[t.functor][0]
+    return None
+
+
+def format_term(t: Term, var_names: dict[Var, str] | None = None) -> str:
+    parts: list[str] = []
+    _fmt(t, parts, var_names if var_names is not None else {})
+    return "".join(parts)
+
+
+def _fmt(t: Term, out: list[str], names: dict[Var, str]) -> None:
+    if isinstance(t, Var):
+        if t not in names:
+            names[t] = t.name if (t.uid == 0 and t.name != "_") else f"X{len(names) + 1}"
+        out.append(names[t])
+        return
+    if isinstance(t, Int):
+        out.append(str(t.value))
+        return
+    if isinstance(t, Float):
+        out.append(repr(t.value))
+        return
+    if isinstance(t, Str):
+        out.append(str(t))
+        return
+    f, args = t.functor, t.args
+    if not args:
+        out.append(format_atom(f))
+        return
+    if f == "," and len(args) == 2:
+        out.append("(")
+        items = []
+        while isinstance(t, Struct) and t.functor == "," and len(t.args) == 2:
+            items.append(t.args[0])
+            t = t.args[1]
+        items.append(t)
+        for i, item in enumerate(items):
+            if i:
+                out.append(", ")
+            wrap = isinstance(item, Struct) and item.functor == ";" and len(item.args) == 2
+            if wrap:
+                out.append("(")
+            _fmt(item, out, names)
+            if wrap:
+                out.append(")")
+        out.append(")")
+        return
+    if f == ";" and len(args) == 2:
+        items = []
+        while isinstance(t, Struct) and t.functor == ";" and len(t.args) == 2:
+            items.append(t.args[0])
+            t = t.args[1]
+        items.append(t)
+        for i, item in enumerate(items):
+            if i:
+                out.append("; ")
+            _fmt(item, out, names)
+        return
+    if f == "." and len(args) == 2:
+        out.append("[")
+        _fmt(args[0], out, names)
+        tail = args[1]
+        while isinstance(tail, Struct) and tail.functor == "." and len(tail.args) == 2:
+            out.append(", ")
+            _fmt(tail.args[0], out, names)
+            tail = tail.args[1]
+        if not (isinstance(tail, Struct) and tail.functor == "[]" and not tail.args):
+            out.append(" | ")
+            _fmt(tail, out, names)
+        out.append("]")
+        return
+    if len(args) == 1 and f in PREFIX:
+        out.append(f" {f} " if f[0].isalpha() else f)
+        _fmt(args[0], out, names)
+        return
+    if len(args) == 2 and f in BINARY:
+        prio, spec = BINARY[f]
+        a, b = args
+        pa, pb = _priority(a), _priority(b)
+        wrap_a = not (pa is None or pa < prio or (pa == prio and spec == "yfx"))
+        wrap_b = not (pb is None or pb < prio or (pb == prio and spec == "xfy"))
+        if wrap_a:
+            out.append("(")
+        _fmt(a, out, names)
+        if wrap_a:
+            out.append(")")
+        out.append(f" {f} " if f[0].isalpha() else f)
+        if wrap_b:
+            out.append("(")
+        _fmt(b, out, names)
+        if wrap_b:
+            out.append(")")
+        return
+    out.append(format_atom(f))
+    out.append("(")
+    for i, a in enumerate(args):
+        if i:
+            out.append(",")
+        _fmt(a, out, names)
+    out.append(")")
