@@ -1,0 +1,62 @@
+"""plait: neuro-symbolic programming for Python and PyTorch.
+
+Write ProbLog-style logic programs, get exact probabilities by knowledge
+compilation, evaluated as batched, differentiable tensor circuits.
+
+>>> import plait
+>>> p = plait.Program.from_string("0.3::rain. 0.6::sprinkler. wet :- rain. wet :- sprinkler. query(wet).")
+>>> {k: round(float(v), 2) for k, v in p.query().items()}
+{'wet': 0.72}
+"""
+
+from .circuit.semiring import BOOLEAN, LOG_PROBABILITY, MAX_PRODUCT, PROBABILITY, Semiring
+from .compiled import CompiledQuery
+from .errors import (
+    CallModeError,
+    CompilationError,
+    GroundingError,
+    GroundingLimitError,
+    InconsistentEvidenceError,
+    InferenceError,
+    NeedsNetworkError,
+    NonGroundError,
+    NonStratifiedError,
+    ParseError,
+    PlaitError,
+    ProgramError,
+    UnknownPredicateError,
+)
+from .ground.engine import Limits
+from .program import Program
+from .syntax.parser import parse_program, parse_term
+from .syntax.printing import format_term
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Program",
+    "CompiledQuery",
+    "Limits",
+    "parse_program",
+    "parse_term",
+    "format_term",
+    "Semiring",
+    "PROBABILITY",
+    "LOG_PROBABILITY",
+    "MAX_PRODUCT",
+    "BOOLEAN",
+    "PlaitError",
+    "ParseError",
+    "ProgramError",
+    "NeedsNetworkError",
+    "GroundingError",
+    "UnknownPredicateError",
+    "CallModeError",
+    "NonGroundError",
+    "NonStratifiedError",
+    "GroundingLimitError",
+    "CompilationError",
+    "InferenceError",
+    "InconsistentEvidenceError",
+    "__version__",
+]

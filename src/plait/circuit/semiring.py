@@ -1,0 +1,148 @@
+"""Semirings for evaluating circuits: a small protocol and four instances.
+
+A circuit evaluated in a semiring needs: the value of a positive and a negative
+literal given the variable's probability, the semiring product of two values and
+the semiring sum of segments of values. ``PROBABILITY`` works in linear space,
+``LOG_PROBABILITY`` in log space (no underflow on long products; sums use a
+stabilised log-sum-exp), ``MAX_PRODUCT`` gives the probability of the most
+probable world (the basis of explanations) and ``BOOLEAN`` satisfiability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+__all__ = ["Semiring", "PROBABILITY", "LOG_PROBABILITY", "MAX_PRODUCT", "BOOLEAN", "SEMIRINGS", "get_semiring"]
+
+
+class Semiring(Protocol):
+    name: str
+    one: float
+    zero: float
+
+    def positive(self, p: torch.Tensor) -> torch.Tensor: ...
+
+    def negative(self, p: torch.Tensor) -> torch.Tensor: ...
+
+    def mul(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor: ...
+
+    def segment_sum(self, x: torch.Tensor, seg: torch.Tensor, n: int) -> torch.Tensor: ...
+
+    def to_probability(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class _Probability:
+    name: str = "probability"
+    one: float = 1.0
+    zero: float = 0.0
+
+    def positive(self, p):
+        return p
+
+    def negative(self, p):
+        return 1.0 - p
+
+    def mul(self, a, b):
+        return a * b
+
+    def segment_sum(self, x, seg, n):
+        out = x.new_zeros(x.shape[0], n)
+        return out.index_add(1, seg, x)
+
+    def to_probability(self, x):
+        return x
+
+
+@dataclass(frozen=True)
+class _LogProbability:
+    name: str = "log"
+    one: float = 0.0
+    zero: float = float("-inf")
+
+    def positive(self, p):
+        return torch.log(p)
+
+    def negative(self, p):
+        return torch.log1p(-p)
+
+    def mul(self, a, b):
+        return a + b
+
+    def segment_sum(self, x, seg, n):
+        # log-sum-exp per segment, shifted by the (detached) segment maximum
+        idx = seg.unsqueeze(0).expand_as(x)
+        m = x.new_full((x.shape[0], n), float("-inf")).scatter_reduce(1, idx, x.detach(), "amax", include_self=True)
+        m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+        s = x.new_zeros(x.shape[0], n).index_add(1, seg, torch.exp(x - m.gather(1, idx)))
+        return torch.log(s) + m
+
+    def to_probability(self, x):
+        return torch.exp(x)
+
+
+@dataclass(frozen=True)
+class _MaxProduct:
+    name: str = "max-product"
+    one: float = 1.0
+    zero: float = 0.0
+
+    def positive(self, p):
+        return p
+
+    def negative(self, p):
+        return 1.0 - p
+
+    def mul(self, a, b):
+        return a * b
+
+    def segment_sum(self, x, seg, n):
+        idx = seg.unsqueeze(0).expand_as(x)
+        return x.new_zeros(x.shape[0], n).scatter_reduce(1, idx, x, "amax", include_self=True)
+
+    def to_probability(self, x):
+        return x
+
+
+@dataclass(frozen=True)
+class _Boolean:
+    name: str = "boolean"
+    one: float = 1.0
+    zero: float = 0.0
+
+    def positive(self, p):
+        return (p > 0).to(p.dtype)
+
+    def negative(self, p):
+        return (p < 1).to(p.dtype)
+
+    def mul(self, a, b):
+        return torch.minimum(a, b)
+
+    def segment_sum(self, x, seg, n):
+        idx = seg.unsqueeze(0).expand_as(x)
+        return x.new_zeros(x.shape[0], n).scatter_reduce(1, idx, x, "amax", include_self=True)
+
+    def to_probability(self, x):
+        return x
+
+
+PROBABILITY: Semiring = _Probability()
+LOG_PROBABILITY: Semiring = _LogProbability()
+MAX_PRODUCT: Semiring = _MaxProduct()
+BOOLEAN: Semiring = _Boolean()
+SEMIRINGS = {s.name: s for s in (PROBABILITY, LOG_PROBABILITY, MAX_PRODUCT, BOOLEAN)}
+
+
+def get_semiring(s: str | Semiring) -> Semiring:
+    if isinstance(s, str):
+        try:
+            return SEMIRINGS[s]
+        except KeyError:
+            from ..errors import InferenceError
+
+            raise InferenceError(f"unknown semiring {s!r}", hint=f"choose one of {', '.join(SEMIRINGS)}") from None
+    return s

@@ -1,0 +1,125 @@
+"""A compiled query set: compile once, evaluate many times (batched, differentiable)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from .circuit.layered import LayeredCircuit, from_sdd
+from .circuit.semiring import LOG_PROBABILITY, PROBABILITY, Semiring, get_semiring
+from .compile.sdd import compile_sdd
+from .compile.variables import VariableMap, choice_weights
+from .errors import InconsistentEvidenceError, InferenceError
+from .ground.ground_program import GroundProgram
+from .logic.lineage import build_lineage
+from .syntax.printing import format_term
+from .syntax.terms import Term
+
+__all__ = ["CompiledQuery", "compile_ground_program"]
+
+
+class CompiledQuery(torch.nn.Module):
+    """The circuits of a set of queries (and the evidence), ready to evaluate.
+
+    Leaf probabilities are inputs: ``forward(fact_probs, ad_probs)`` accepts a
+    leading batch dimension and returns ``[batch, n_queries]`` conditional
+    probabilities ``P(query | evidence)``. Without arguments the program's own
+    probabilities are used.
+
+    >>> import plait
+    >>> cq = plait.Program.from_string("0.3::a. 0.5::b. q :- a; b. query(q).").compile()
+    >>> cq().tolist()
+    [0.65]
+    """
+
+    def __init__(self, circuit: LayeredCircuit, variables: VariableMap, queries: Sequence[tuple[Term, bool]],
+                 has_evidence: bool, labels: Sequence[Term | None], group_labels: Sequence[Sequence[Term]],
+                 dtype: torch.dtype = torch.float64) -> None:
+        super().__init__()
+        self.circuit = circuit
+        self.variables = variables
+        self.queries = list(queries)
+        self.has_evidence = has_evidence
+        self.fact_labels = list(labels)
+        self.ad_labels = [list(g) for g in group_labels]
+        self.register_buffer("fact_probs", torch.tensor(variables.coin_probs, dtype=dtype))
+        for i, probs in enumerate(variables.group_probs):
+            self.register_buffer(f"ad_probs{i}", torch.tensor(probs, dtype=dtype))
+
+    @property
+    def query_names(self) -> list[str]:
+        return [("\\+" if neg else "") + format_term(t) for t, neg in self.queries]
+
+    @property
+    def ad_probs(self) -> list[torch.Tensor]:
+        return [getattr(self, f"ad_probs{i}") for i in range(len(self.variables.group_probs))]
+
+    def leaf_weights(self, fact_probs: torch.Tensor | None = None,
+                     ad_probs: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+        """Variable weights ``[..., n_vars]``: facts first, then each AD's sequential coins."""
+        fp = self.fact_probs if fact_probs is None else fact_probs
+        aps = self.ad_probs if ad_probs is None else list(ad_probs)
+        if len(aps) != len(self.variables.group_probs):
+            raise InferenceError(f"expected {len(self.variables.group_probs)} AD probability tensors, got {len(aps)}")
+        parts = [fp] + [choice_weights(p) for p in aps]
+        batch_shapes = {tuple(p.shape[:-1]) for p in parts if p.dim() > 1}
+        if len(batch_shapes) > 1:
+            raise InferenceError(f"inconsistent batch shapes of leaf probabilities: {sorted(batch_shapes)}")
+        if batch_shapes:
+            shape = batch_shapes.pop()
+            parts = [p if p.dim() > 1 else p.expand(*shape, p.shape[-1]) for p in parts]
+        return torch.cat(parts, dim=-1)
+
+    def forward(self, fact_probs: torch.Tensor | None = None, ad_probs: Sequence[torch.Tensor] | None = None,
+                semiring: str | Semiring = LOG_PROBABILITY) -> torch.Tensor:
+        sr = get_semiring(semiring)
+        w = self.leaf_weights(fact_probs, ad_probs)
+        values = self.circuit(w, sr)
+        if sr not in (PROBABILITY, LOG_PROBABILITY):
+            return values[..., : len(self.queries)]
+        q = values[..., : len(self.queries)]
+        if not self.has_evidence:
+            return sr.to_probability(q)
+        e = values[..., len(self.queries) :]
+        pe = sr.to_probability(e)
+        if bool((pe <= 0).any()):
+            raise InconsistentEvidenceError(
+                "the evidence has probability 0, so the conditional probabilities are undefined",
+                hint="check that the evidence atoms can be true together",
+            )
+        if sr is LOG_PROBABILITY:
+            return torch.exp(q - e)
+        return q / e
+
+    def as_dict(self, values: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        values = self() if values is None else values
+        return {name: values[..., i] for i, name in enumerate(self.query_names)}
+
+
+def compile_ground_program(program: GroundProgram, dtype: torch.dtype = torch.float64) -> CompiledQuery:
+    lineage = build_lineage(program)
+    comp = compile_sdd(lineage)
+    mgr = comp.manager
+    evidence = mgr.true()
+    has_evidence = bool(program.evidence)
+    for ev in program.evidence:
+        lit = ev.literal
+        node = mgr.true() if lit is None else comp.literal(lit)
+        evidence = evidence & (node if ev.value else ~node)
+    roots = []
+    queries = []
+    for q in program.queries:
+        lit = q.literal
+        node = mgr.true() if lit is None else comp.literal(lit)
+        if q.negated:
+            node = ~node
+        roots.append(node & evidence if has_evidence else node)
+        queries.append((q.term, q.negated))
+    if has_evidence:
+        roots.append(evidence)
+    vmap = comp.variables
+    circuit = from_sdd(roots, vmap.n_vars)
+    labels = [program.nodes[n].label for n in vmap.coin_nodes]
+    group_labels = [program.groups[g].labels[: len(vars_)] for g, vars_ in zip(vmap.group_ids, vmap.group_vars)]
+    return CompiledQuery(circuit, vmap, queries, has_evidence, labels, group_labels, dtype)

@@ -1,0 +1,348 @@
+"""The clause database: the program's clauses, indexed by predicate.
+
+Built from a :class:`~plait.syntax.ast.ProgramAST`. Probabilistic facts and
+rules, annotated disjunctions and negative heads become :class:`ClauseDef`
+entries of their head's predicate; directives set flags or load other files.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import NeedsNetworkError, ParseError, ProgramError, SourceSpan
+from ..syntax.ast import ADClause, Clause, Directive, NeuralClause, ProgramAST
+from ..syntax.parser import parse_program
+from ..syntax.terms import TRUE, Float, Int, Str, Struct, Term, Var, term_vars
+
+__all__ = ["ClauseDef", "ClauseDB", "Predicate", "build_database", "FACT", "RULE", "AD"]
+
+FACT, RULE, AD = "fact", "rule", "ad"
+
+# Predicates plait implements itself that a program may not redefine.
+PROTECTED = {
+    ("=", 2), ("\\=", 2), ("==", 2), ("\\==", 2), ("is", 2), ("<", 2), (">", 2), ("=<", 2), (">=", 2),
+    ("=:=", 2), ("=\\=", 2), ("@<", 2), ("@>", 2), ("@=<", 2), ("@>=", 2), ("compare", 3), ("var", 1),
+    ("nonvar", 1), ("atom", 1), ("number", 1), ("integer", 1), ("float", 1), ("atomic", 1), ("compound", 1),
+    ("callable", 1), ("is_list", 1), ("ground", 1), ("functor", 3), ("arg", 3), ("=..", 2), ("copy_term", 2),
+    ("between", 3), ("succ", 2), ("plus", 3), ("findall", 3), ("forall", 2), ("call", 1), ("call", 2),
+    ("call", 3), ("call", 4), ("call", 5), ("call", 6), ("\\+", 1), ("not", 1), (",", 2), (";", 2),
+    ("->", 2), ("true", 0), ("fail", 0), ("false", 0), ("length", 2),
+}
+
+
+@dataclass(slots=True)
+class ClauseDef:
+    """One clause of a predicate, in the form the grounder uses."""
+
+    kind: str  # FACT, RULE or AD
+    head: Term
+    body: Term
+    prob: Term | None  # probability expression (None = deterministic)
+    cid: int  # clause number, part of every probabilistic choice's identity
+    span: SourceSpan | None
+    negated: bool = False  # head was written '\+h': the clause makes h false
+    ad_heads: tuple[tuple[Term, Term], ...] = ()  # for AD: all (prob, head) pairs
+    ad_index: int = 0  # for AD: which head this entry stands for
+    vars: tuple[Var, ...] = ()  # every variable of the clause, for instance keys
+
+
+@dataclass(slots=True)
+class Predicate:
+    name: str
+    arity: int
+    clauses: list[ClauseDef] = field(default_factory=list)
+    only_facts: bool = True
+    # first-argument index for fact-only predicates: key -> clause positions
+    index: dict[Term, list[int]] | None = None
+    var_first: list[int] = field(default_factory=list)
+
+    def build_index(self) -> None:
+        if not self.only_facts or len(self.clauses) < 8:
+            self.index = None
+            return
+        index: dict[Term, list[int]] = {}
+        var_first: list[int] = []
+        for i, c in enumerate(self.clauses):
+            a = c.head.args[0] if isinstance(c.head, Struct) and c.head.args else None
+            if a is None or isinstance(a, Var):
+                var_first.append(i)
+            else:
+                index.setdefault(_index_key(a), []).append(i)
+        self.index = index
+        self.var_first = var_first
+
+
+def _index_key(t: Term) -> Term:
+    if isinstance(t, Struct) and t.args:
+        return Struct(t.functor, (Int(len(t.args)),))
+    return t
+
+
+@dataclass(slots=True)
+class ClauseDB:
+    predicates: dict[tuple[str, int], Predicate] = field(default_factory=dict)
+    unknown_fail: bool = False
+    n_clauses: int = 0
+
+    def add(self, c: ClauseDef) -> None:
+        head = c.head
+        assert isinstance(head, Struct)
+        key = (head.functor, len(head.args))
+        pred = self.predicates.get(key)
+        if pred is None:
+            pred = self.predicates[key] = Predicate(head.functor, len(head.args))
+        pred.clauses.append(c)
+        if c.kind != FACT or c.negated:
+            pred.only_facts = False
+
+    def get(self, name: str, arity: int) -> Predicate | None:
+        return self.predicates.get((name, arity))
+
+    def finish(self) -> None:
+        for p in self.predicates.values():
+            p.build_index()
+
+
+def _clause_vars(*terms: Term) -> tuple[Var, ...]:
+    acc: dict[Var, None] = {}
+    for t in terms:
+        term_vars(t, acc)
+    return tuple(acc)
+
+
+def _probability_literal(prob: Term, span: SourceSpan | None) -> None:
+    """Reject constant probabilities outside [0, 1] when the program is loaded."""
+    if isinstance(prob, (Int, Float)):
+        v = prob.value
+        if not (0.0 <= v <= 1.0):
+            raise ProgramError(f"probability {v} is outside [0, 1]", span, "write a probability between 0 and 1")
+
+
+def build_database(ast: ProgramAST, base_dir: Path | None = None, _seen: set[Path] | None = None,
+                   db: ClauseDB | None = None) -> ClauseDB:
+    """Index the clauses of ``ast``; run its directives (consult, unknown/1, ...)."""
+    db = db if db is not None else ClauseDB()
+    seen = _seen if _seen is not None else set()
+    for item in ast.items:
+        if isinstance(item, Directive):
+            _directive(item, db, base_dir, seen)
+            continue
+        if isinstance(item, NeuralClause):
+            spec = item.spec
+            what = "neural predicate" if isinstance(spec, Struct) and spec.functor == "nn" else "learnable probability"
+            raise NeedsNetworkError(
+                f"{what} {spec} :: {item.head} needs a network or parameter store, which plain inference does not have",
+                item.span,
+                "neural predicates and t(...) parameters are evaluated by plait's neural API (plait.nn); "
+                "for plain inference give the fact a number, e.g. 0.5::" + str(item.head),
+            )
+        cid = db.n_clauses
+        db.n_clauses += 1
+        if isinstance(item, ADClause):
+            for prob, _h in item.heads:
+                _probability_literal(prob, item.span)
+            total = sum(p.value for p, _ in item.heads if isinstance(p, (Int, Float)))
+            if all(isinstance(p, (Int, Float)) for p, _ in item.heads) and total > 1.0 + 1e-9:
+                raise ProgramError(
+                    f"the probabilities of an annotated disjunction sum to {total:g} > 1",
+                    item.span,
+                    "the heads of an annotated disjunction are mutually exclusive; their probabilities must sum to at most 1",
+                )
+            vs = _clause_vars(*(h for _, h in item.heads), *(p for p, _ in item.heads), item.body)
+            for i, (_prob, h) in enumerate(item.heads):
+                _check_head(h, item.span, db)
+                db.add(ClauseDef(AD, h, item.body, None, cid, item.span, False, item.heads, i, vs))
+            continue
+        assert isinstance(item, Clause)
+        head = item.head
+        negated = False
+        if isinstance(head, Struct) and head.functor in ("\\+", "not") and len(head.args) == 1:
+            negated = True
+            head = head.args[0]
+        _check_head(head, item.span, db)
+        if item.prob is not None:
+            _probability_literal(item.prob, item.span)
+        kind = FACT if item.body == TRUE else RULE
+        vs = _clause_vars(head, item.body) + (() if item.prob is None else _clause_vars(item.prob))
+        db.add(ClauseDef(kind, head, item.body, item.prob, cid, item.span, negated, (), 0, vs))
+    if _seen is None:
+        db.finish()
+    return db
+
+
+def _check_head(head: Term, span: SourceSpan | None, db: ClauseDB) -> None:
+    if not isinstance(head, Struct):
+        raise ProgramError(f"a clause head must be an atom or compound term, not {head}", span)
+    if (head.functor, len(head.args)) in PROTECTED:
+        raise ProgramError(
+            f"cannot redefine the builtin {head.functor}/{len(head.args)}",
+            span,
+            "rename your predicate; builtins are provided by plait",
+        )
+
+
+def _directive(d: Directive, db: ClauseDB, base_dir: Path | None, seen: set[Path]) -> None:
+    g = d.goal
+    if isinstance(g, Struct) and g.functor == "," and len(g.args) == 2:
+        _directive(Directive(g.args[0], d.span), db, base_dir, seen)
+        _directive(Directive(g.args[1], d.span), db, base_dir, seen)
+        return
+    if not isinstance(g, Struct):
+        raise ProgramError(f"a directive must be a goal, not {g}", d.span)
+    name, n = g.functor, len(g.args)
+    if name == "unknown" and n == 1:
+        flag = g.args[0]
+        if flag == Struct("fail"):
+            db.unknown_fail = True
+        elif flag == Struct("error"):
+            db.unknown_fail = False
+        else:
+            raise ProgramError(f"unknown/1 takes 'fail' or 'error', not {flag}", d.span)
+        return
+    if name == "use_module" and n in (1, 2):
+        lib = g.args[0]
+        if isinstance(lib, Struct) and lib.functor == "library" and len(lib.args) == 1:
+            libname = str(lib.args[0])
+            if libname in ("lists", "apply", "aggregate", "assoc", "string", "strings", "collect", "scope", "db"):
+                return
+            raise ProgramError(
+                f"library({libname}) is not available in plait",
+                d.span,
+                "available: lists, apply, aggregate (their predicates are built in)",
+            )
+        try:
+            target = _name_of(lib)
+        except ProgramError:
+            target = str(lib)
+        if target.endswith(".py"):
+            raise ProgramError(
+                f"use_module({target}): Python extension modules are not supported",
+                d.span,
+                "plait never runs code named by a program text; define the predicate in the program instead",
+            )
+        _consult(_name_of(lib), d, db, base_dir, seen)
+        return
+    if name in ("consult", "include", "ensure_loaded") and n == 1:
+        arg = g.args[0]
+        from ..syntax.terms import list_items
+
+        items, _ = list_items(arg)
+        for f in items or [arg]:
+            _consult(_name_of(f), d, db, base_dir, seen)
+        return
+    if name == "csv_load" and n == 2:
+        _csv_load(_name_of(g.args[0]), _name_of(g.args[1]), d, db, base_dir)
+        return
+    if name == "sqlite_load" and n == 1:
+        _sqlite_load(_name_of(g.args[0]), d, db, base_dir)
+        return
+    if name in ("set_prolog_flag", "style_check", "discontiguous", "dynamic", "initialization", "load_external"):
+        if name in ("set_prolog_flag", "style_check", "discontiguous", "dynamic"):
+            return
+    raise ProgramError(
+        f"unsupported directive :- {g}",
+        d.span,
+        "supported directives: consult/1, use_module/1 (library lists, apply, aggregate), unknown/1, csv_load/2",
+    )
+
+
+def _name_of(t: Term) -> str:
+    if isinstance(t, Struct) and not t.args:
+        return t.functor
+    if isinstance(t, Str):
+        return t.value
+    if isinstance(t, Struct) and t.functor == "/" and len(t.args) == 2:
+        return _name_of(t.args[0]) + "/" + _name_of(t.args[1])
+    raise ProgramError(f"expected a file name, got {t}")
+
+
+def _resolve_path(name: str, base_dir: Path | None, suffixes: tuple[str, ...]) -> Path | None:
+    base = base_dir or Path.cwd()
+    for suffix in ("",) + suffixes:
+        p = (base / (name + suffix)).resolve()
+        if p.is_file():
+            return p
+    return None
+
+
+def _consult(name: str, d: Directive, db: ClauseDB, base_dir: Path | None, seen: set[Path]) -> None:
+    path = _resolve_path(name, base_dir, (".pl", ".plait"))
+    if path is None:
+        raise ProgramError(f"consult: cannot find the file '{name}'", d.span,
+                           "file names are relative to the consulting file; '.pl' is added if missing")
+    if path in seen:
+        return
+    seen.add(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ProgramError(f"consult: cannot read '{path}': {e}", d.span) from e
+    try:
+        ast = parse_program(text, str(path))
+    except ParseError:
+        raise
+    build_database(ast, path.parent, seen, db)
+
+
+def _csv_load(name: str, pred: str, d: Directive, db: ClauseDB, base_dir: Path | None) -> None:
+    path = _resolve_path(name, base_dir, ())
+    if path is None:
+        raise ProgramError(f"csv_load: cannot find the file '{name}'", d.span)
+    with path.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    for row in rows[1:]:
+        args = tuple(_csv_value(v) for v in row)
+        cid = db.n_clauses
+        db.n_clauses += 1
+        db.add(ClauseDef(FACT, Struct(pred, args), TRUE, None, cid, d.span))
+
+
+def _csv_value(v: str) -> Term:
+    v = v.strip()
+    try:
+        return Int(int(v))
+    except ValueError:
+        pass
+    try:
+        return Float(float(v))
+    except ValueError:
+        pass
+    if v.startswith("'") and v.endswith("'") and len(v) >= 2:
+        v = v[1:-1]
+    return Struct(v)
+
+
+def _sqlite_load(name: str, d: Directive, db: ClauseDB, base_dir: Path | None) -> None:
+    """Every table of the SQLite file becomes a predicate of facts (read-only access)."""
+    import sqlite3
+
+    path = _resolve_path(name, base_dir, (".sqlite", ".db"))
+    if path is None:
+        raise ProgramError(f"sqlite_load: cannot find the file '{name}'", d.span)
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            for table in tables:
+                quoted = '"' + table.replace('"', '""') + '"'
+                for row in con.execute(f"SELECT * FROM {quoted}"):
+                    args = tuple(_sql_value(v) for v in row)
+                    cid = db.n_clauses
+                    db.n_clauses += 1
+                    db.add(ClauseDef(FACT, Struct(table, args), TRUE, None, cid, d.span))
+        finally:
+            con.close()
+    except sqlite3.Error as e:
+        raise ProgramError(f"sqlite_load: cannot read '{path}': {e}", d.span) from e
+
+
+def _sql_value(v: object) -> Term:
+    if isinstance(v, bool):
+        return Int(int(v))
+    if isinstance(v, int):
+        return Int(v)
+    if isinstance(v, float):
+        return Float(v)
+    return Struct(str(v))

@@ -1,0 +1,915 @@
+"""Relevant grounding by tabled top-down evaluation.
+
+For every call of a predicate with rules, a *table* keyed by the call's variant
+collects its answers; each answer is a derived node whose rule bodies record the
+ground literals it was derived from. Recursive calls read the answers found so
+far; the leader of a recursive component re-evaluates it until nothing changes
+(a fixpoint), so cycles through positive recursion terminate and every ground
+rule instance ends up in the ground program. Negation and findall need the
+called goal complete: calling back into an unfinished table from inside them is
+a negative cycle (the program is not stratified) and is reported as such.
+
+Predicates made only of facts are not tabled: each matching fact is its own
+solution, as in ProbLog (so findall sees duplicate facts twice).
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..errors import (
+    CallModeError,
+    GroundingError,
+    GroundingLimitError,
+    NonGroundError,
+    NonStratifiedError,
+    PlaitError,
+    ProgramError,
+    SourceSpan,
+    UnknownPredicateError,
+)
+from ..syntax.terms import NIL, TRUE, Float, Int, Str, Struct, Term, Var, fresh_var, is_ground, list_items, mk_list
+from .arithmetic import evaluate
+from .builtins import BUILTINS, LIBRARY, standard_order, term_compare
+from .database import AD, ClauseDB, ClauseDef, Predicate
+from .ground_program import CHOICE, COIN, DERIVED, ADGroup, GroundEvidence, GroundProgram, GroundQuery, Node
+from .unify import Subst, rename, resolve, unify, variant_key, walk
+
+__all__ = ["Limits", "ground_program", "Grounder"]
+
+Lits = tuple[int, ...]
+Solution = tuple[Subst, Lits]
+
+NEW, ACTIVE, INCOMPLETE, COMPLETE = 0, 1, 2, 3
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds that stop runaway grounding with a clear error instead of a hang.
+
+    ``max_depth``: nested calls of tabled predicates; ``max_term_depth``: nesting
+    of answer terms (catches ``nat(s(X)) :- nat(X)``); ``max_nodes``: ground
+    atoms and choices; ``timeout``: seconds for the whole grounding;
+    ``max_findall_uncertain``: probabilistic solutions of one findall (it
+    enumerates their subsets).
+    """
+
+    max_depth: int = 5000
+    max_term_depth: int = 1000
+    max_nodes: int = 2_000_000
+    timeout: float | None = None
+    max_findall_uncertain: int = 16
+
+
+class Table:
+    __slots__ = ("key", "goal", "pred", "answers", "terms", "neg", "status", "index", "low", "epoch")
+
+    def __init__(self, key: Term, pred: Predicate) -> None:
+        self.key = key
+        self.goal = key
+        self.pred = pred
+        self.answers: dict[Term, int] = {}
+        self.terms: dict[Term, Term] = {}
+        self.neg: dict[Term, set[Lits]] = {}
+        self.status = NEW
+        self.index = -1
+        self.low = -1
+        self.epoch = -1
+
+
+def _term_depth(t: Term) -> int:
+    """Nesting depth, not counting list spines (long lists are fine, deep terms are suspicious)."""
+    best = 0
+    stack = [(t, 1)]
+    while stack:
+        x, d = stack.pop()
+        if isinstance(x, Struct) and x.args:
+            if d > best:
+                best = d
+            if x.functor == "." and len(x.args) == 2:
+                stack.append((x.args[0], d + 1))
+                stack.append((x.args[1], d))
+            else:
+                stack.extend((a, d + 1) for a in x.args)
+    return best
+
+
+def _sig(t: Term) -> str:
+    if isinstance(t, Struct):
+        return f"{t.functor}/{len(t.args)}"
+    return str(t)
+
+
+class Grounder:
+    def __init__(self, db: ClauseDB, limits: Limits | None = None) -> None:
+        self.db = db
+        self.limits = limits or Limits()
+        self.nodes: list[Node] = [Node(DERIVED)]
+        self.node_index: dict[object, int] = {}
+        self.groups: list[ADGroup] = []
+        self.group_index: dict[object, int] = {}
+        self.tables: dict[Term, Table] = {}
+        self.stack: list[Table] = []
+        self.pending: list[Table] = []
+        self.epoch = 0
+        self.changes = 0
+        self.barrier = 0
+        self.steps = 0
+        self.start = time.monotonic()
+        self.span: SourceSpan | None = None
+
+    # ------------------------------------------------------------ nodes
+
+    def _new_node(self, node: Node) -> int:
+        if len(self.nodes) > self.limits.max_nodes:
+            raise GroundingLimitError(
+                f"grounding created more than {self.limits.max_nodes} ground atoms and choices",
+                hint="the program may have unbounded recursion; raise Limits.max_nodes if it is just large",
+            )
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+    def coin(self, key: object, prob: float, label: Term) -> int:
+        nid = self.node_index.get(key)
+        if nid is None:
+            nid = self.node_index[key] = self._new_node(Node(COIN, label, prob=prob))
+        return nid
+
+    def choice(self, gkey: object, probs: tuple[float, ...], labels: tuple[Term, ...], index: int) -> int:
+        g = self.group_index.get(gkey)
+        if g is None:
+            g = self.group_index[gkey] = len(self.groups)
+            self.groups.append(ADGroup(probs, labels))
+        key = ("choice", g, index)
+        nid = self.node_index.get(key)
+        if nid is None:
+            nid = self.node_index[key] = self._new_node(Node(CHOICE, labels[index], group=g, index=index))
+            self.groups[g].choices.append(nid)
+        return nid
+
+    def aux(self, bodies: list[Lits], label: Term | None = None) -> int | None:
+        """A derived node true iff one of ``bodies`` holds; None if certainly true."""
+        norm = []
+        for b in bodies:
+            nb = self.normalize(b)
+            if nb is None:
+                continue
+            if not nb:
+                return None
+            norm.append(nb)
+        if not norm:
+            return 0
+        if len(norm) == 1 and len(norm[0]) == 1:
+            return norm[0][0]
+        key = ("aux", frozenset(norm))
+        nid = self.node_index.get(key)
+        if nid is None:
+            nid = self.node_index[key] = self._new_node(Node(DERIVED, label, bodies=set(norm)))
+        return nid
+
+    def normalize(self, lits: Lits) -> Lits | None:
+        """Drop literals of certain atoms; None if the body is contradictory or false."""
+        if not lits:
+            return lits
+        out: set[int] = set()
+        nodes = self.nodes
+        for lit in lits:
+            if lit == 0:
+                return None
+            n = nodes[abs(lit)]
+            if n.certain:
+                if lit > 0:
+                    continue
+                return None
+            if -lit in out:
+                return None
+            out.add(lit)
+        return tuple(sorted(out))
+
+    # ------------------------------------------------------------ bookkeeping
+
+    def _tick(self) -> None:
+        self.steps += 1
+        if self.steps & 1023 == 0 and self.limits.timeout is not None:
+            if time.monotonic() - self.start > self.limits.timeout:
+                raise GroundingLimitError(
+                    f"grounding did not finish within {self.limits.timeout:g} s"
+                    + (f" (busy with {_sig(self.stack[-1].goal)})" if self.stack else ""),
+                    hint="the program may have unbounded recursion; raise the timeout if it is just large",
+                )
+
+    def _prob(self, t: Term, s: Subst, c: ClauseDef) -> float:
+        try:
+            p = evaluate(t, s)
+        except CallModeError as e:
+            raise ProgramError(f"cannot evaluate the probability {resolve(t, s)}: {e.message}", c.span) from None
+        if not (0.0 <= p <= 1.0) or p != p:
+            raise ProgramError(f"probability {p} is outside [0, 1] in a clause for {_sig(c.head)}", c.span,
+                               "probabilities must lie between 0 and 1")
+        return float(p)
+
+    # ------------------------------------------------------------ solving
+
+    def solve(self, goal: Term, s: Subst) -> Iterator[Solution]:
+        self._tick()
+        goal = walk(goal, s)
+        if isinstance(goal, Var):
+            raise CallModeError("a goal is an unbound variable", hint="bind the goal before calling it")
+        if not isinstance(goal, Struct):
+            raise CallModeError(f"{goal} is not callable", hint="goals are atoms or compound terms")
+        name = goal.functor
+        n = len(goal.args)
+        args = goal.args
+        if n == 2 and name == ",":
+            for s1, l1 in self.solve(args[0], s):
+                for s2, l2 in self.solve(args[1], s1):
+                    yield s2, l1 + l2
+            return
+        if n == 0:
+            if name == "true":
+                yield s, ()
+                return
+            if name in ("fail", "false"):
+                return
+            if name == "!":
+                raise GroundingError("cut (!) is not supported", hint="write the alternatives with negation instead")
+        if n == 2 and name == ";":
+            c = walk(args[0], s)
+            if isinstance(c, Struct) and c.functor == "->" and len(c.args) == 2:
+                yield from self._if_then_else(c.args[0], c.args[1], args[1], s)
+                return
+            if isinstance(c, Struct) and c.functor == "*->" and len(c.args) == 2:
+                yield from self._soft_cut(c.args[0], c.args[1], args[1], s)
+                return
+            yield from self.solve(args[0], s)
+            yield from self.solve(args[1], s)
+            return
+        if n == 2 and name == "->":
+            yield from self._if_then_else(args[0], args[1], Struct("fail"), s)
+            return
+        if n == 1 and name in ("\\+", "not"):
+            yield from self._negation(args[0], s)
+            return
+        if name == "call" and n >= 1:
+            g = walk(args[0], s)
+            if n > 1:
+                if not isinstance(g, Struct):
+                    raise CallModeError(f"call/{n}: {resolve(g, s)} is not callable")
+                g = Struct(g.functor, g.args + args[1:])
+            yield from self.solve(g, s)
+            return
+        if name == "findall" and n in (3, 4):
+            yield from self._findall(args, s, n)
+            return
+        if name == "all" and n == 3:
+            yield from self._collect(args[0], args[1], args[2], s, "all")
+            return
+        if name == "forall" and n == 2:
+            yield from self._negation(Struct(",", (args[0], Struct("\\+", (args[1],)))), s)
+            return
+        if name == "aggregate_all" and n == 3:
+            yield from self._aggregate_all(args, s)
+            return
+        if name == "once" and n == 1:
+            yield from self._if_then_else(args[0], TRUE, Struct("fail"), s)
+            return
+        if name in ("maplist",) and 2 <= n <= 5:
+            yield from self._maplist(args, s)
+            return
+        if name == "select_weighted" and n == 5:
+            yield from self._select_weighted(args, s)
+            return
+        if name == "subquery" and n in (2, 3, 4, 5):
+            yield from self._subquery(args, s)
+            return
+        if name in ("clause",) and n in (2, 3):
+            yield from self._clause(args, s)
+            return
+        key = (name, n)
+        pred = self.db.predicates.get(key)
+        if pred is None:
+            fn = BUILTINS.get(key) or LIBRARY.get(key)
+            if fn is not None:
+                for s2 in fn(args, s):
+                    yield s2, ()
+                return
+            if self.db.unknown_fail:
+                return
+            similar = sorted(f"{p}/{a}" for (p, a) in self.db.predicates if p == name)
+            hint = (f"{name} is defined with arity {', '.join(similar)}" if similar
+                    else "define it, or add ':- unknown(fail).' to make unknown predicates fail")
+            raise UnknownPredicateError(f"unknown predicate {name}/{n}", hint=hint)
+        goal_r = resolve(goal, s)
+        if pred.only_facts:
+            yield from self._call_facts(pred, goal_r, s)
+            return
+        for ans, lit in self.call_tabled(goal_r, pred):
+            a = ans if is_ground(ans) else rename(ans, {})
+            s2 = unify(a, goal_r, s)
+            if s2 is not None:
+                yield s2, ((lit,) if lit is not None else ())
+
+    def _call_facts(self, pred: Predicate, goal: Struct, s: Subst) -> Iterator[Solution]:
+        clauses = pred.clauses
+        positions: list[int] | range
+        if pred.index is not None and goal.args:
+            first = goal.args[0]
+            if isinstance(first, Var):
+                positions = range(len(clauses))
+            else:
+                k = Struct(first.functor, (Int(len(first.args)),)) if isinstance(first, Struct) and first.args else first
+                hit = pred.index.get(k, [])
+                positions = sorted(hit + pred.var_first) if pred.var_first else hit
+        else:
+            positions = range(len(clauses))
+        for i in positions:
+            c = clauses[i]
+            head = c.head if is_ground(c.head) else rename(c.head, {})
+            s2 = unify(head, goal, s)
+            if s2 is None:
+                continue
+            if c.prob is None:
+                yield s2, ()
+                continue
+            inst = resolve(head, s2)
+            if not is_ground(inst):
+                raise NonGroundError(
+                    f"probabilistic fact {resolve(c.head, {})} is called with unbound arguments ({inst})",
+                    c.span,
+                    "a non-ground probabilistic fact stands for one coin per ground instance; call it with its arguments bound",
+                )
+            p = self._prob(c.prob, s2, c)
+            yield s2, (self.coin(("c", c.cid, inst), p, inst),)
+
+    # ------------------------------------------------------------ tabling
+
+    def call_tabled(self, goal: Struct, pred: Predicate) -> list[tuple[Term, int | None]]:
+        key = variant_key(goal)
+        t = self.tables.get(key)
+        if t is None:
+            t = self.tables[key] = Table(key, pred)
+            self._evaluate(t)
+            if t.status == INCOMPLETE and t.low < self.barrier:
+                raise self._cycle_error(t)
+        elif t.status == ACTIVE:
+            if t.index < self.barrier:
+                raise self._cycle_error(t)
+            if self.stack:
+                top = self.stack[-1]
+                if t.index < top.low:
+                    top.low = t.index
+        elif t.status == INCOMPLETE:
+            if t.epoch != self.epoch:
+                self._evaluate(t)
+            if t.low < self.barrier:
+                raise self._cycle_error(t)
+            elif self.stack and t.low < self.stack[-1].low:
+                self.stack[-1].low = t.low
+        nodes = self.nodes
+        return [(t.terms[k], None if nodes[nid].certain else nid) for k, nid in list(t.answers.items())]
+
+    def _cycle_error(self, t: Table) -> NonStratifiedError:
+        return NonStratifiedError(
+            f"{_sig(t.goal)} depends on itself through negation, findall or an aggregate ({t.goal})",
+            hint="the program is not stratified: a goal under \\+ or findall must not call back into the "
+                 "predicate being defined",
+        )
+
+    def _evaluate(self, t: Table) -> None:
+        if len(self.stack) >= self.limits.max_depth:
+            raise GroundingLimitError(
+                f"grounding recursion deeper than {self.limits.max_depth} calls (in {_sig(t.goal)}, goal {t.goal})",
+                hint="the program may recurse without bound; add a bound or raise Limits.max_depth",
+            )
+        t.status = ACTIVE
+        t.index = len(self.stack)
+        t.low = t.index
+        self.stack.append(t)
+        pending_start = len(self.pending)
+        try:
+            while True:
+                t.epoch = self.epoch
+                before = self.changes
+                for c in t.pred.clauses:
+                    self._eval_clause(t, c)
+                if t.low < t.index or self.changes == before:
+                    break
+                self.epoch += 1
+        finally:
+            self.stack.pop()
+        if t.low < t.index:
+            t.status = INCOMPLETE
+            self.pending.append(t)
+            if self.stack and t.low < self.stack[-1].low:
+                self.stack[-1].low = t.low
+        else:
+            t.status = COMPLETE
+            for u in self.pending[pending_start:]:
+                u.status = COMPLETE
+            del self.pending[pending_start:]
+
+    def _eval_clause(self, t: Table, c: ClauseDef) -> None:
+        mapping: dict[Var, Var] = {}
+        head = rename(c.head, mapping)
+        s = unify(head, t.goal, {})
+        if s is None:
+            return
+        body = rename(c.body, mapping)
+        try:
+            for s2, lits in self.solve(body, s):
+                inst = resolve(head, s2)
+                if c.kind == AD:
+                    lit = self._ad_choice(c, s2, mapping, inst)
+                    lits = lits + (lit,)
+                elif c.prob is not None:
+                    if not is_ground(inst):
+                        raise NonGroundError(
+                            f"probabilistic clause for {_sig(inst)} has a non-ground head {inst} after its body",
+                            c.span,
+                            "every variable of a probabilistic head must be bound by the body or the call",
+                        )
+                    p = self._prob(rename(c.prob, mapping), s2, c)
+                    ikey = variant_key(Struct("i", tuple(resolve(mapping.get(v, v), s2) for v in c.vars)))
+                    lits = lits + (self.coin(("c", c.cid, ikey), p, inst),)
+                self._record(t, inst, lits, c)
+        except PlaitError as e:
+            raise e.with_span(c.span) from None
+
+    def _ad_choice(self, c: ClauseDef, s: Subst, mapping: dict[Var, Var], inst: Term) -> int:
+        if not is_ground(inst):
+            raise NonGroundError(
+                f"annotated disjunction head {inst} is non-ground after its body",
+                c.span,
+                "every variable of a head must be bound by the body or the call",
+            )
+        probs = tuple(self._prob(rename(p, mapping), s, c) for p, _ in c.ad_heads)
+        total = sum(probs)
+        if total > 1.0 + 1e-9:
+            raise ProgramError(f"the probabilities of an annotated disjunction sum to {total:g} > 1", c.span,
+                               "the heads are mutually exclusive; their probabilities must sum to at most 1")
+        labels = tuple(resolve(rename(h, mapping), s) for _, h in c.ad_heads)
+        ikey = variant_key(Struct("i", tuple(resolve(mapping.get(v, v), s) for v in c.vars)))
+        return self.choice(("ad", c.cid, ikey), probs, labels, c.ad_index)
+
+    def _record(self, t: Table, answer: Term, lits: Lits, c: ClauseDef) -> None:
+        body = self.normalize(lits)
+        if body is None:
+            return
+        if c.negated:
+            if not is_ground(answer):
+                raise NonGroundError(f"negative head \\+{answer} is non-ground", c.span)
+            akey = answer
+            bodies = t.neg.setdefault(akey, set())
+            if body not in bodies:
+                bodies.add(body)
+                self.changes += 1
+            return
+        akey = variant_key(answer)
+        nid = t.answers.get(akey)
+        if nid is None:
+            if _term_depth(answer) > self.limits.max_term_depth:
+                raise GroundingLimitError(
+                    f"grounding {_sig(answer)} produced a term nested deeper than {self.limits.max_term_depth} "
+                    f"levels; the recursion of {_sig(answer)} is probably unbounded",
+                    c.span,
+                    "bound the recursion (e.g. with a counter), query with bound arguments, or raise Limits.max_term_depth",
+                )
+            nid = self._new_node(Node(DERIVED, answer))
+            t.answers[akey] = nid
+            t.terms[akey] = answer
+            self.changes += 1
+        node = self.nodes[nid]
+        if node.certain:
+            return
+        if body not in node.bodies:
+            node.bodies.add(body)
+            self.changes += 1
+            if not body and not self._has_negative_heads(t.pred):
+                node.certain = True
+                node.bodies = {()}
+
+    @staticmethod
+    def _has_negative_heads(pred: Predicate) -> bool:
+        return any(c.negated for c in pred.clauses)
+
+    # ------------------------------------------------------------ control constructs
+
+    def _complete_solutions(self, goal: Term, s: Subst) -> list[Solution]:
+        """All solutions of ``goal``, which must not depend on unfinished tables above."""
+        old = self.barrier
+        self.barrier = len(self.stack)
+        try:
+            return list(self.solve(goal, s))
+        finally:
+            self.barrier = old
+
+    def _negation(self, goal: Term, s: Subst) -> Iterator[Solution]:
+        sols = self._complete_solutions(goal, s)
+        if not sols:
+            yield s, ()
+            return
+        bodies = [lits for _, lits in sols]
+        lit = self.aux(bodies, label=resolve(goal, s))
+        if lit is None:
+            return  # the goal certainly holds
+        if lit == 0:
+            yield s, ()
+            return
+        yield s, (-lit,)
+
+    def _if_then_else(self, cond: Term, then: Term, other: Term, s: Subst) -> Iterator[Solution]:
+        sols = self._complete_solutions(cond, s)
+        if not sols:
+            yield from self.solve(other, s)
+            return
+        s1, lits = sols[0]
+        if lits:
+            raise GroundingError(
+                f"the condition of if-then-else ({resolve(cond, s)}) is probabilistic",
+                hint="if-then-else commits to the first solution, which is only defined for deterministic conditions; "
+                     "write (C, T ; \\+C, E) instead",
+            )
+        yield from self.solve(then, s1)
+
+    def _soft_cut(self, cond: Term, then: Term, other: Term, s: Subst) -> Iterator[Solution]:
+        sols = self._complete_solutions(cond, s)
+        if not sols:
+            yield from self.solve(other, s)
+            return
+        for s1, l1 in sols:
+            for s2, l2 in self.solve(then, s1):
+                yield s2, l1 + l2
+
+    def _subsets(self, template: Term, goal: Term, s: Subst) -> Iterator[tuple[list[Term], Lits]]:
+        """Each possible outcome of collecting ``template`` over ``goal``: items and condition."""
+        sols = self._complete_solutions(goal, s)
+        items: list[tuple[Term, int | None]] = []
+        for s2, lits in sols:
+            inst = resolve(template, s2)
+            if not is_ground(inst):
+                inst = rename(inst, {})
+            lit = self.aux([tuple(self._alias(x) for x in lits)]) if lits else None
+            if lit == 0:
+                continue
+            if lit is not None:
+                lit = self._alias(lit)
+            items.append((inst, lit))
+        uncertain = sorted({lit for _, lit in items if lit is not None}, key=abs)
+        if len(uncertain) > self.limits.max_findall_uncertain:
+            raise GroundingLimitError(
+                f"findall over {resolve(goal, s)} has {len(uncertain)} probabilistic solutions; plait enumerates "
+                f"their 2^{len(uncertain)} outcomes and stops above {self.limits.max_findall_uncertain}",
+                hint="aggregate over fewer uncertain solutions, or raise Limits.max_findall_uncertain",
+            )
+        for mask in itertools.product((True, False), repeat=len(uncertain)):
+            chosen = dict(zip(uncertain, mask))
+            out = [inst for inst, lit in items if lit is None or chosen[lit]]
+            cond = tuple(lit if on else -lit for lit, on in chosen.items())
+            body = self.normalize(cond)
+            if body is None:
+                continue
+            yield out, body
+
+    def _alias(self, lit: int) -> int:
+        """Follow atoms defined by exactly one single-literal body (complete tables only)."""
+        seen = 0
+        while seen < 1000:
+            n = self.nodes[abs(lit)]
+            if n.kind != DERIVED or n.neg_bodies or len(n.bodies) != 1:
+                return lit
+            (body,) = n.bodies
+            if len(body) != 1:
+                return lit
+            lit = body[0] if lit > 0 else -body[0]
+            seen += 1
+        return lit
+
+    def _findall(self, args: tuple[Term, ...], s: Subst, n: int) -> Iterator[Solution]:
+        result = walk(args[2], s)
+        items, tail = list_items(resolve(result, s))
+        if not isinstance(tail, Var) and tail != NIL:
+            raise CallModeError(f"findall/3: argument 3 must be a list or unbound, got {resolve(result, s)}")
+        for out, body in self._subsets(args[0], args[1], s):
+            lst = mk_list(out, args[3] if n == 4 else NIL)
+            s2 = unify(result, lst, s)
+            if s2 is not None:
+                yield s2, body
+
+    def _collect(self, template: Term, goal: Term, result: Term, s: Subst, how: str) -> Iterator[Solution]:
+        for out, body in self._subsets(template, goal, s):
+            if how == "all":
+                uniq: list[Term] = []
+                for x in sorted(out, key=standard_order):
+                    if not uniq or term_compare(uniq[-1], x) != 0:
+                        uniq.append(x)
+                if not uniq:
+                    continue
+                out = uniq
+            s2 = unify(result, mk_list(out), s)
+            if s2 is not None:
+                yield s2, body
+
+    def _aggregate_all(self, args: tuple[Term, ...], s: Subst) -> Iterator[Solution]:
+        spec = walk(args[0], s)
+        if isinstance(spec, Struct) and spec.functor == "count" and not spec.args:
+            kind, template = "count", TRUE
+        elif isinstance(spec, Struct) and len(spec.args) == 1 and spec.functor in ("count", "sum", "max", "min", "bag", "set"):
+            kind, template = spec.functor, spec.args[0]
+        else:
+            raise CallModeError(f"aggregate_all/3: unsupported aggregate {resolve(spec, s)}",
+                                hint="use count, count(T), sum(E), max(E), min(E), bag(T) or set(T)")
+        for out, body in self._subsets(template, args[1], s):
+            if kind == "count":
+                value: Term | None = Int(len(out))
+            elif kind == "bag":
+                value = mk_list(out)
+            elif kind == "set":
+                uniq: list[Term] = []
+                for x in sorted(out, key=standard_order):
+                    if not uniq or term_compare(uniq[-1], x) != 0:
+                        uniq.append(x)
+                value = mk_list(uniq)
+            else:
+                nums = [evaluate(x, {}) for x in out]
+                if kind == "sum":
+                    total = sum(nums)
+                    value = Int(total) if isinstance(total, int) else Float(total)
+                elif not nums:
+                    value = None
+                else:
+                    v = max(nums) if kind == "max" else min(nums)
+                    value = Int(v) if isinstance(v, int) else Float(v)
+            if value is None:
+                continue
+            s2 = unify(args[2], value, s)
+            if s2 is not None:
+                yield s2, body
+
+    def _maplist(self, args: tuple[Term, ...], s: Subst) -> Iterator[Solution]:
+        goal = args[0]
+        lists = [list_items(resolve(a, s)) for a in args[1:]]
+        lengths = {len(items) for items, tail in lists if tail == NIL}
+        if not lengths:
+            raise CallModeError("maplist: at least one list must be a proper list")
+        if len(lengths) > 1:
+            return
+        n = lengths.pop()
+        s0 = s
+        for (items, tail), a in zip(lists, args[1:]):
+            if tail != NIL:
+                s0 = unify(a, mk_list([fresh_var() for _ in range(n)]), s0)
+                if s0 is None:
+                    return
+        cols = [list_items(resolve(a, s0))[0] for a in args[1:]]
+
+        def step(i: int, s1: Subst) -> Iterator[Solution]:
+            if i == n:
+                yield s1, ()
+                return
+            g = walk(goal, s1)
+            if not isinstance(g, Struct):
+                raise CallModeError(f"maplist: {resolve(g, s1)} is not callable")
+            call = Struct(g.functor, g.args + tuple(col[i] for col in cols))
+            for s2, l1 in self.solve(call, s1):
+                for s3, l2 in step(i + 1, s2):
+                    yield s3, l1 + l2
+
+        yield from step(0, s0)
+
+    def _select_weighted(self, args: tuple[Term, ...], s: Subst) -> Iterator[Solution]:
+        """select_weighted(ID, Weights, Values, Value, Rest): a probabilistic choice of one value."""
+        ident = resolve(args[0], s)
+        ws = [evaluate(w, s) for w in list_items(resolve(args[1], s))[0]]
+        vs, tail = list_items(resolve(args[2], s))
+        if tail != NIL or len(ws) != len(vs) or not ident or not is_ground(ident):
+            raise CallModeError("select_weighted/5: needs a ground id and equally long weight and value lists")
+        total = float(sum(ws))
+        if total <= 0:
+            return
+        probs = tuple(float(w) / total for w in ws)
+        gkey = ("sw", ident, tuple(vs), probs)
+        labels = tuple(Struct("select_weighted", (ident, v)) for v in vs)
+        for i, v in enumerate(vs):
+            s2 = unify(args[3], v, s)
+            if s2 is None:
+                continue
+            s3 = unify(args[4], mk_list(vs[:i] + vs[i + 1 :]), s2)
+            if s3 is None:
+                continue
+            yield s3, (self.choice(gkey, probs, labels, i),)
+
+    def _clause(self, args: tuple[Term, ...], s: Subst) -> Iterator[Solution]:
+        head = walk(args[0], s)
+        if isinstance(head, Struct):
+            pred = self.db.predicates.get((head.functor, len(head.args)))
+            preds = [pred] if pred is not None else []
+        elif isinstance(head, Var):
+            preds = [p for k, p in self.db.predicates.items() if k not in (("query", 1), ("evidence", 1), ("evidence", 2))]
+        else:
+            raise CallModeError(f"clause/{len(args)}: the head must be a callable term, got {head}")
+        for c in (c for p in preds for c in p.clauses):
+            if c.kind == AD or c.negated:
+                continue
+            mapping: dict[Var, Var] = {}
+            s2 = unify(head, rename(c.head, mapping), s)
+            if s2 is None:
+                continue
+            s3 = unify(args[1], rename(c.body, mapping), s2)
+            if s3 is None:
+                continue
+            if len(args) == 3:
+                p = Float(1.0) if c.prob is None else Float(evaluate(rename(c.prob, mapping), s3))
+                s3 = unify(args[2], p, s3)
+                if s3 is None:
+                    continue
+            yield s3, ()
+
+    def _subquery(self, args: tuple[Term, ...], s: Subst) -> Iterator[Solution]:
+        """subquery(Goal, P [, Evidence, Semiring, Evaluator]): P is the probability of ground Goal."""
+        from ..compiled import compile_ground_program
+
+        goal = resolve(args[0], s)
+        if not is_ground(goal):
+            raise NonGroundError(f"subquery/{len(args)}: the goal {goal} must be ground")
+        evidence: list[tuple[Term, bool]] = []
+        if len(args) >= 3:
+            for e in list_items(resolve(args[2], s))[0]:
+                if isinstance(e, Struct) and e.functor in ("\\+", "not") and len(e.args) == 1:
+                    evidence.append((e.args[0], False))
+                else:
+                    evidence.append((e, True))
+        sub = Grounder(self.db, self.limits)
+        answers = sub.ground_goal(goal)
+        lit = answers[0][1] if answers else 0
+        ev = []
+        for e, value in evidence:
+            ans = sub.ground_goal(e)
+            ev.append(GroundEvidence(e, ans[0][1] if ans else 0, value))
+        prog = GroundProgram(sub.nodes, sub.groups, [GroundQuery(goal, lit)], ev)
+        p = float(compile_ground_program(prog)()[0])
+        yield from ((s2, ()) for s2 in [unify(args[1], Float(p), s)] if s2 is not None)
+
+    # ------------------------------------------------------------ queries and evidence
+
+    def directive_terms(self, name: str, arity: int) -> list[tuple[tuple[Term, ...], SourceSpan | None]]:
+        pred = self.db.predicates.get((name, arity))
+        if pred is None:
+            return []
+        span = pred.clauses[0].span if pred.clauses else None
+        goal = Struct(name, tuple(fresh_var() for _ in range(arity)))
+        out = []
+        seen: set[Term] = set()
+        try:
+            for s, _lits in self.solve(goal, {}):
+                # ProbLog declares a query even if the clause deriving it is probabilistic
+                inst = resolve(goal, s)
+                k = variant_key(inst)
+                if k in seen:
+                    continue
+                seen.add(k)
+                assert isinstance(inst, Struct)
+                out.append((inst.args, span))
+        except PlaitError as e:
+            raise e.with_span(span) from None
+        return out
+
+    def ground_goal(self, goal: Term) -> list[tuple[Term, int | None]]:
+        """Ground answers of a top-level goal with their literal (None: certain, 0: impossible)."""
+        answers: dict[Term, tuple[Term, list[Lits]]] = {}
+        for s, lits in self.solve(goal, {}):
+            ans = resolve(goal, s)
+            k = variant_key(ans)
+            if k not in answers:
+                answers[k] = (ans, [])
+            answers[k][1].append(lits)
+        out = []
+        for ans, bodies in answers.values():
+            lit = self.aux(bodies, label=ans)
+            out.append((ans, lit))
+        return out
+
+
+def _query_terms(g: Grounder) -> tuple[list[tuple[Term, SourceSpan | None]], list[tuple[Term, bool, SourceSpan | None]]]:
+    queries = [(args[0], span) for args, span in g.directive_terms("query", 1)]
+    evidence: list[tuple[Term, bool, SourceSpan | None]] = []
+    for args, span in g.directive_terms("evidence", 1):
+        e = args[0]
+        if isinstance(e, Struct) and e.functor in ("\\+", "not") and len(e.args) == 1:
+            evidence.append((e.args[0], False, span))
+        else:
+            evidence.append((e, True, span))
+    for args, span in g.directive_terms("evidence", 2):
+        e, v = args
+        if v in (Struct("true"),):
+            value = True
+        elif v in (Struct("false"),):
+            value = False
+        else:
+            raise GroundingError(f"evidence/2 takes true or false as its second argument, not {v}", span)
+        evidence.append((e, value, span))
+    return queries, evidence
+
+
+def _ground(db: ClauseDB, limits: Limits, queries: list[Term] | None) -> GroundProgram:
+    g = Grounder(db, limits)
+    if queries is None:
+        query_terms, evidence_terms = _query_terms(g)
+    else:
+        query_terms = [(q, None) for q in queries]
+        _, evidence_terms = _query_terms(g)
+    ground_queries: list[GroundQuery] = []
+    seen: set[tuple[Term, bool]] = set()
+    for q, span in query_terms:
+        negated = False
+        if isinstance(q, Struct) and q.functor in ("\\+", "not") and len(q.args) == 1:
+            negated, q = True, q.args[0]
+        if isinstance(q, Var):
+            raise NonGroundError("query/1 of an unbound variable", span, "write query(p(X)), not query(X)")
+        try:
+            answers = g.ground_goal(q)
+        except PlaitError as e:
+            raise e.with_span(span) from None
+        if not answers:
+            key = (variant_key(q), negated)
+            if key not in seen:
+                seen.add(key)
+                ground_queries.append(GroundQuery(q, 0, negated))
+            continue
+        for ans, lit in answers:
+            if not is_ground(ans) and lit is not None:
+                raise NonGroundError(
+                    f"query {q} has the non-ground probabilistic answer {ans}",
+                    span,
+                    "bind the query's arguments so that every answer is ground",
+                )
+            key = (variant_key(ans), negated)
+            if key in seen:
+                continue
+            seen.add(key)
+            ground_queries.append(GroundQuery(ans, lit, negated))
+    ground_evidence: list[GroundEvidence] = []
+    for e, value, span in evidence_terms:
+        if not is_ground(e):
+            raise NonGroundError(f"evidence on the non-ground atom {e}", span, "evidence must be ground")
+        try:
+            answers = g.ground_goal(e)
+        except PlaitError as err:
+            raise err.with_span(span) from None
+        lit = answers[0][1] if answers else 0
+        ground_evidence.append(GroundEvidence(e, lit, value))
+    # attach negative heads
+    for t in g.tables.values():
+        for akey, bodies in t.neg.items():
+            nid = t.answers.get(akey)
+            if nid is not None:
+                g.nodes[nid].neg_bodies |= bodies
+    return GroundProgram(g.nodes, g.groups, ground_queries, ground_evidence)
+
+
+def ground_program(db: ClauseDB, limits: Limits | None = None, queries: list[Term] | None = None) -> GroundProgram:
+    """Ground ``db`` for its queries and evidence (or for ``queries`` if given).
+
+    Runs in a worker thread with a large stack: grounding recursion follows the
+    program's recursion, which can be deeper than Python's default stack allows.
+    """
+    limits = limits or Limits()
+    result: list[GroundProgram] = []
+    error: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            result.append(_ground(db, limits, queries))
+        except BaseException as e:  # re-raised in the caller's thread
+            error.append(e)
+
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, 200_000))
+    old_size = threading.stack_size()
+    try:
+        threading.stack_size(512 * 1024 * 1024)
+        th = threading.Thread(target=work, name="plait-ground", daemon=True)
+        th.start()
+    finally:
+        threading.stack_size(old_size)
+    th.join()
+    sys.setrecursionlimit(old_limit)
+    if error:
+        e = error[0]
+        if isinstance(e, RecursionError):
+            raise GroundingLimitError(
+                "grounding recursed too deeply for the interpreter",
+                hint="the program may recurse without bound; add a bound or lower Limits.max_depth",
+            ) from None
+        if isinstance(e, MemoryError):
+            raise GroundingLimitError("grounding ran out of memory",
+                                      hint="the program grounds to too many atoms; lower Limits.max_nodes") from None
+        raise e
+    return result[0]
+
+
+_ = (CHOICE, Str, TRUE)
