@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .circuit.layered import LayeredCircuit, from_sdd
+from .circuit.layered import from_sdd
 from .circuit.semiring import LOG_PROBABILITY, PROBABILITY, Semiring, get_semiring
 from .compile.sdd import compile_sdd
 from .compile.variables import VariableMap, choice_weights
@@ -16,7 +16,7 @@ from .logic.lineage import build_lineage
 from .syntax.printing import format_term
 from .syntax.terms import Term
 
-__all__ = ["CompiledQuery", "compile_ground_program"]
+__all__ = ["CompiledQuery", "compile_ground_program", "BACKENDS"]
 
 
 class CompiledQuery(torch.nn.Module):
@@ -33,7 +33,7 @@ class CompiledQuery(torch.nn.Module):
     [0.65]
     """
 
-    def __init__(self, circuit: LayeredCircuit, variables: VariableMap, queries: Sequence[tuple[Term, bool]],
+    def __init__(self, circuit: torch.nn.Module, variables: VariableMap, queries: Sequence[tuple[Term, bool]],
                  has_evidence: bool, labels: Sequence[Term | None], group_labels: Sequence[Sequence[Term]],
                  dtype: torch.dtype = torch.float64) -> None:
         super().__init__()
@@ -97,7 +97,14 @@ class CompiledQuery(torch.nn.Module):
         return {name: values[..., i] for i, name in enumerate(self.query_names)}
 
 
-def compile_ground_program(program: GroundProgram, dtype: torch.dtype = torch.float64) -> CompiledQuery:
+BACKENDS = ("layered", "klay")
+
+
+def compile_ground_program(program: GroundProgram, dtype: torch.dtype = torch.float64,
+                           backend: str = "layered") -> CompiledQuery:
+    """Lineage -> SDD -> tensor circuit. ``backend`` is ``"layered"`` (plait's own) or ``"klay"``."""
+    if backend not in BACKENDS:
+        raise InferenceError(f"unknown backend {backend!r}", hint=f"choose one of {', '.join(BACKENDS)}")
     lineage = build_lineage(program)
     comp = compile_sdd(lineage)
     mgr = comp.manager
@@ -119,7 +126,12 @@ def compile_ground_program(program: GroundProgram, dtype: torch.dtype = torch.fl
     if has_evidence:
         roots.append(evidence)
     vmap = comp.variables
-    circuit = from_sdd(roots, vmap.n_vars)
+    if backend == "klay":
+        from .circuit.klay_backend import KlayCircuit
+
+        circuit = KlayCircuit(roots, vmap.n_vars)
+    else:
+        circuit = from_sdd(roots, vmap.n_vars)
     labels = [program.nodes[n].label for n in vmap.coin_nodes]
     group_labels = [program.groups[g].labels[: len(vars_)] for g, vars_ in zip(vmap.group_ids, vmap.group_vars)]
     return CompiledQuery(circuit, vmap, queries, has_evidence, labels, group_labels, dtype)

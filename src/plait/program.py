@@ -61,14 +61,22 @@ class Program:
         return ground_program(self.database, self.limits, _query_terms(queries))
 
     def compile(self, queries: str | Term | list[str | Term] | None = None,
-                dtype: torch.dtype = torch.float64) -> CompiledQuery:
-        """Ground and compile once; evaluate the result as often as you like."""
-        return compile_ground_program(self.ground(queries), dtype)
+                dtype: torch.dtype = torch.float64, backend: str = "layered") -> CompiledQuery:
+        """Ground and compile once; evaluate the result as often as you like.
 
-    def query(self, queries: str | Term | list[str | Term] | None = None,
-              dtype: torch.dtype = torch.float64) -> dict[str, torch.Tensor]:
-        """Probabilities of the queries (given the program's evidence), keyed by atom."""
-        return self.compile(queries, dtype).as_dict()
+        ``backend``: ``"layered"`` (plait's circuit evaluator, all semirings) or
+        ``"klay"`` (needs ``pip install 'plait[klay]'``; probability and log only).
+        """
+        return compile_ground_program(self.ground(queries), dtype, backend)
+
+    def query(self, queries: str | Term | list[str | Term] | None = None, dtype: torch.dtype = torch.float64,
+              backend: str = "layered", semiring: str = "log") -> dict[str, torch.Tensor]:
+        """Probabilities of the queries (given the program's evidence), keyed by atom as ProbLog writes it.
+
+        ``semiring`` is ``"log"`` (default: no underflow) or ``"probability"``.
+        """
+        compiled = self.compile(queries, dtype, backend)
+        return compiled.as_dict(compiled(semiring=semiring))
 
     def check(self) -> GroundProgram:
         """Parse and ground (raising the first problem found) without evaluating."""
