@@ -16,12 +16,11 @@ solution, as in ProbLog (so findall sees duplicate facts twice).
 from __future__ import annotations
 
 import itertools
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .._deep import run_deep
 from ..errors import (
     CallModeError,
     GroundingError,
@@ -60,7 +59,7 @@ class Limits:
     """
 
     max_depth: int = 5000
-    max_term_depth: int = 1000
+    max_term_depth: int = 200
     max_nodes: int = 2_000_000
     timeout: float | None = None
     max_findall_uncertain: int = 16
@@ -457,6 +456,7 @@ class Grounder:
         return self.choice(("ad", c.cid, ikey), probs, labels, c.ad_index)
 
     def _record(self, t: Table, answer: Term, lits: Lits, c: ClauseDef) -> None:
+        self._tick()
         body = self.normalize(lits)
         if body is None:
             return
@@ -878,38 +878,7 @@ def ground_program(db: ClauseDB, limits: Limits | None = None, queries: list[Ter
     program's recursion, which can be deeper than Python's default stack allows.
     """
     limits = limits or Limits()
-    result: list[GroundProgram] = []
-    error: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            result.append(_ground(db, limits, queries))
-        except BaseException as e:  # re-raised in the caller's thread
-            error.append(e)
-
-    old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old_limit, 200_000))
-    old_size = threading.stack_size()
-    try:
-        threading.stack_size(512 * 1024 * 1024)
-        th = threading.Thread(target=work, name="plait-ground", daemon=True)
-        th.start()
-    finally:
-        threading.stack_size(old_size)
-    th.join()
-    sys.setrecursionlimit(old_limit)
-    if error:
-        e = error[0]
-        if isinstance(e, RecursionError):
-            raise GroundingLimitError(
-                "grounding recursed too deeply for the interpreter",
-                hint="the program may recurse without bound; add a bound or lower Limits.max_depth",
-            ) from None
-        if isinstance(e, MemoryError):
-            raise GroundingLimitError("grounding ran out of memory",
-                                      hint="the program grounds to too many atoms; lower Limits.max_nodes") from None
-        raise e
-    return result[0]
+    return run_deep(lambda: _ground(db, limits, queries), "grounding")
 
 
 _ = (CHOICE, Str, TRUE)

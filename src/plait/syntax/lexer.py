@@ -37,6 +37,7 @@ INFIX_TYPES: dict[str, str] = {
     "/\\": "ADDOP",
     "\\/": "ADDOP",
     "xor": "ADDOP",
+    "..": "ADDOP",
     "**": "POW",
     "^": "CARET",
 }

@@ -10,7 +10,7 @@ import functools
 from importlib import resources
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, VisitError, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ..errors import ParseError, ProgramError, SourceSpan
 from .ast import ADClause, Clause, Directive, Item, NeuralClause, ProgramAST
@@ -160,6 +160,12 @@ def parse_program(text: str, filename: str = "<string>") -> ProgramAST:
     >>> len(prog.items)
     2
     """
+    from .._deep import run_deep
+
+    return run_deep(lambda: _parse_program(text, filename), "parse")
+
+
+def _parse_program(text: str, filename: str) -> ProgramAST:
     parser = _parser()
     try:
         tree = parser.parse(text)
@@ -175,7 +181,10 @@ def parse_program(text: str, filename: str = "<string>") -> ProgramAST:
         meta = clause_tree.meta
         span = _span(text, filename, meta.start_pos, meta.end_pos) if not meta.empty else None
         term = _ToTerm().transform(term_tree) if isinstance(term_tree, Tree) else _ToTerm().transform(Tree("x", [term_tree])).children[0]
-        items.append(classify(term, span))
+        try:
+            items.append(classify(term, span))
+        except VisitError as e:  # pragma: no cover - transformer errors are wrapped by lark
+            raise e.orig_exc from None
     return ProgramAST(tuple(items), filename)
 
 

@@ -1,0 +1,766 @@
+#!/usr/bin/env python
+"""Benchmark plait against ProbLog 2.3.0 (exact inference, SDD) on the same machine.
+
+Two parts, both written to one Markdown report (default ``docs/benchmarks.md``):
+
+(a) the ProbLog conformance corpus: every ``*.pl`` in ``shared/conformance/problog/``
+    (a sibling of the repository; ``--corpus`` overrides it);
+(b) scaling families generated as program text: probabilistic reachability on an
+    acyclic n x n grid, the same on a grid with edges both ways (cyclic), and the
+    smokers/friends program for n people.
+
+Every (system, program) pair runs in a fresh ``sys.executable`` subprocess with a
+time limit, so a hang or crash of either system is recorded rather than fatal.
+Inside the subprocess the system is imported and warmed up on a trivial program
+first; only the call on the benchmark program is timed:
+
+- plait:   ``plait.Program.from_file(path).query()``
+- ProbLog: ``get_evaluatable("sdd").create_from(PrologFile(path)).evaluate()``
+
+i.e. parse + ground + compile + evaluate. Both run with the program's directory as
+the working directory (some corpus programs consult files relative to it).
+Import and start-up costs are measured and reported separately.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/inference.py            # full run, writes docs/benchmarks.md
+    .venv/bin/python benchmarks/inference.py --quick    # smoke run, writes to a temp file
+
+Only the standard library is needed here; plait and problog are imported in the
+worker subprocesses. ``tqdm`` is used for progress bars when it is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import random
+import re
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+try:  # optional
+    from tqdm import tqdm as _tqdm
+except ImportError:  # pragma: no cover - depends on the environment
+    _tqdm = None
+
+HERE = Path(__file__).resolve()
+REPO = HERE.parents[1]
+DEFAULT_CORPUS = HERE.parents[2] / "shared" / "conformance" / "problog"
+DEFAULT_OUT = REPO / "docs" / "benchmarks.md"
+
+SYSTEMS = ("plait", "problog")
+LABEL = {"plait": "plait", "problog": "ProbLog"}
+TOL = 1e-6
+# Extra wall time the parent allows a worker beyond --timeout, for interpreter
+# start-up, imports and the warm-up query (the worker enforces --timeout itself
+# on the timed call with SIGALRM; this is only the backstop).
+GRACE_S = 90.0
+WARMUP_PROGRAM = "0.5::a. 0.4::b. c :- a, b. c :- \\+ a. query(c).\n"
+
+FAMILIES = ("grid", "grid_cyclic", "smokers")
+FAMILY_TITLE = {
+    "grid": "Reachability on an acyclic n x n grid (edges right and down)",
+    "grid_cyclic": "Reachability on a cyclic n x n grid (edges in both directions)",
+    "smokers": "Smokers/friends with n people",
+}
+FAMILY_START_STEP = {"grid": (2, 1), "grid_cyclic": (2, 1), "smokers": (4, 2)}
+FAMILY_MAX_N = {"grid": 30, "grid_cyclic": 30, "smokers": 200}
+QUICK_MAX_N = {"grid": 3, "grid_cyclic": 3, "smokers": 6}
+QUICK_CORPUS = ("00_trivial_and.pl", "4_bayesian_net.pl", "7_probabilistic_graph.pl",
+                "8_smokers_network.pl", "01_inconsistent.pl", "consult.pl")
+
+
+# ----------------------------------------------------------------------------------------
+# worker (runs in the subprocess)
+# ----------------------------------------------------------------------------------------
+
+def _worker(system: str, program: Path, result_file: Path, timeout: float, repeat: int,
+            mem_limit_gb: float) -> None:
+    out: dict = {"system": system, "program": str(program)}
+
+    def dump() -> None:
+        tmp = result_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(out))
+        os.replace(tmp, result_file)
+
+    if mem_limit_gb > 0:
+        import resource
+        limit = int(mem_limit_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    t0 = time.perf_counter()
+    if system == "plait":
+        import plait
+
+        def run(path: Path) -> dict[str, float]:
+            return {str(k): float(v) for k, v in plait.Program.from_file(path).query().items()}
+    elif system == "problog":
+        from problog import get_evaluatable
+        from problog.program import PrologFile
+
+        def run(path: Path) -> dict[str, float]:
+            res = get_evaluatable("sdd").create_from(PrologFile(str(path))).evaluate()
+            return {str(k): _to_float(v) for k, v in res.items()}
+    else:
+        raise SystemExit(f"unknown system {system!r}")
+    out["import_s"] = time.perf_counter() - t0
+
+    # Warm up (lazy grammar construction, first torch ops, ...) on a trivial program,
+    # so that the timed call measures the benchmark program only.
+    with tempfile.TemporaryDirectory(prefix="plait-bench-warm-") as d:
+        warm = Path(d) / "warmup.pl"
+        warm.write_text(WARMUP_PROGRAM)
+        t0 = time.perf_counter()
+        try:
+            run(warm)
+            out["warmup_s"] = time.perf_counter() - t0
+        except Exception as e:  # noqa: BLE001 - recorded, not fatal
+            out["warmup_error"] = f"{type(e).__name__}: {e}"
+
+    os.chdir(program.parent)
+    # Default action of SIGALRM terminates the process even while C code (PySDD)
+    # holds the GIL; the parent reports that as a timeout.
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    times: list[float] = []
+    t0 = time.perf_counter()
+    try:
+        for _ in range(max(1, repeat)):
+            t0 = time.perf_counter()
+            result = run(program)
+            times.append(time.perf_counter() - t0)
+        out.update(status="ok", seconds=min(times), result=result)
+    except BaseException as e:  # noqa: BLE001 - MemoryError, RecursionError, SystemExit...
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        msg = str(e).strip().replace("\n", " ")
+        out.update(status="error", seconds=time.perf_counter() - t0, error_type=type(e).__name__,
+                   error=msg[:400])
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        import resource
+        out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    except Exception:  # noqa: BLE001
+        pass
+    dump()
+
+
+def _to_float(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+# ----------------------------------------------------------------------------------------
+# parent side
+# ----------------------------------------------------------------------------------------
+
+def run_one(system: str, program: Path, timeout: float, repeat: int, mem_limit_gb: float) -> dict:
+    """Run one system on one program in a fresh subprocess; never raises."""
+    with tempfile.TemporaryDirectory(prefix="plait-bench-") as d:
+        result_file = Path(d) / "result.json"
+        cmd = [sys.executable, str(HERE), "--worker", system, "--worker-program", str(program),
+               "--worker-result", str(result_file), "--timeout", str(timeout), "--repeat", str(repeat),
+               "--mem-limit-gb", str(mem_limit_gb)]
+        env = dict(os.environ)
+        env.setdefault("PYTHONWARNINGS", "ignore")
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run(cmd, cwd=program.parent, capture_output=True, text=True,
+                                  timeout=timeout + GRACE_S, env=env)
+            rc: int | None = proc.returncode
+            stderr = proc.stderr
+        except subprocess.TimeoutExpired as e:
+            rc = None
+            stderr = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        wall = time.perf_counter() - t0
+        if result_file.exists():
+            out = json.loads(result_file.read_text())
+        else:
+            out = {"system": system, "program": str(program)}
+            if rc is None or rc in (-signal.SIGALRM, -signal.SIGKILL):
+                out.update(status="timeout", seconds=None)
+            else:
+                tail = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+                out.update(status="crash", seconds=None, error_type=f"exit code {rc}",
+                           error=(tail[-1] if tail else "(no output)")[:400])
+        out["process_wall_s"] = wall
+        return out
+
+
+def python_startup_s() -> float:
+    best = math.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=False)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _progress(items, desc: str):
+    if _tqdm is not None:
+        return _tqdm(items, desc=desc, file=sys.stderr, leave=False)
+    return items
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _fmt_run(r: dict) -> str:
+    if r["status"] == "ok":
+        return f"{r['seconds']:.3f}s"
+    if r["status"] == "timeout":
+        return "TIMEOUT"
+    return f"{r['status'].upper()} {r.get('error_type', '')}"
+
+
+# ---- agreement ---------------------------------------------------------------------------
+
+def _norm_key(k: str) -> str:
+    return re.sub(r"\s+", "", k)
+
+
+def compare(a: dict, b: dict) -> dict:
+    """Compare the plait result a with the ProbLog result b (both run dicts)."""
+    if a["status"] != "ok" or b["status"] != "ok":
+        if a["status"] == "skipped" or b["status"] == "skipped":
+            note = "–"
+        elif a["status"] != "ok" and b["status"] != "ok":
+            note = "both fail" if a["status"] == "timeout" or b["status"] == "timeout" else "both reject"
+        elif a["status"] != "ok":
+            note = f"**plait {a['status']} only**"
+        else:
+            note = f"ProbLog {b['status']} only"
+        return {"verdict": "n/a", "note": note}
+    ra = {_norm_key(k): v for k, v in a["result"].items()}
+    rb = {_norm_key(k): v for k, v in b["result"].items()}
+    if set(ra) != set(rb):
+        return {"verdict": "keys differ", "only_plait": sorted(set(ra) - set(rb)),
+                "only_problog": sorted(set(rb) - set(ra)),
+                "max_diff": _max_diff(ra, rb)}
+    d = _max_diff(ra, rb)
+    if d is None or d <= TOL:
+        return {"verdict": "agree", "max_diff": d}
+    worst = max((k for k in ra), key=lambda k: _diff(ra[k], rb[k]))
+    return {"verdict": "DISAGREE", "max_diff": d, "worst": worst, "plait": ra[worst], "problog": rb[worst]}
+
+
+def _diff(x: float, y: float) -> float:
+    if math.isnan(x) and math.isnan(y):
+        return 0.0
+    if math.isnan(x) or math.isnan(y):
+        return math.inf
+    return abs(x - y)
+
+
+def _max_diff(ra: dict, rb: dict) -> float | None:
+    common = set(ra) & set(rb)
+    if not common:
+        return None
+    return max(_diff(ra[k], rb[k]) for k in common)
+
+
+# ---- program generators ------------------------------------------------------------------
+
+PATH_RULES = "path(X,Y) :- edge(X,Y).\npath(X,Y) :- edge(X,Z), path(Z,Y).\n"
+
+
+def _prob(rng: random.Random | None) -> str:
+    return "0.5" if rng is None else f"{rng.uniform(0.1, 0.9):.3f}"
+
+
+def gen_grid(n: int, seed: int | None, cyclic: bool) -> str:
+    rng = random.Random(f"grid-{cyclic}-{n}-{seed}") if seed is not None else None
+    lines = [f"% {'cyclic' if cyclic else 'acyclic'} {n}x{n} grid, seed {seed}"]
+    for i in range(n):
+        for j in range(n):
+            for di, dj in ((0, 1), (1, 0)):
+                i2, j2 = i + di, j + dj
+                if i2 < n and j2 < n:
+                    lines.append(f"{_prob(rng)}::edge(n_{i}_{j},n_{i2}_{j2}).")
+                    if cyclic:
+                        lines.append(f"{_prob(rng)}::edge(n_{i2}_{j2},n_{i}_{j}).")
+    lines.append(PATH_RULES)
+    lines.append(f"query(path(n_0_0,n_{n - 1}_{n - 1})).")
+    return "\n".join(lines) + "\n"
+
+
+def gen_smokers(n: int, seed: int | None) -> str:
+    rng = random.Random(f"smokers-{n}-{seed}")
+    lines = [f"% smokers with {n} people, seeded random friendships (2 each), seed {seed}"]
+    lines += [f"person({i})." for i in range(n)]
+    for i in range(n):
+        for j in sorted(rng.sample([k for k in range(n) if k != i], 2)):
+            lines.append(f"friend({i},{j}).")
+    lines += [
+        "0.3::stress(X) :- person(X).",
+        "0.2::influences(X,Y) :- friend(X,Y).",
+        "smokes(X) :- stress(X).",
+        "smokes(X) :- influences(Y,X), smokes(Y).",
+        "query(smokes(0)).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def generate(family: str, n: int, seed: int | None) -> str:
+    if family == "grid":
+        return gen_grid(n, seed, cyclic=False)
+    if family == "grid_cyclic":
+        return gen_grid(n, seed, cyclic=True)
+    if family == "smokers":
+        return gen_smokers(n, seed)
+    raise ValueError(family)
+
+
+# ---- the two benchmark parts -------------------------------------------------------------
+
+def bench_corpus(corpus: Path, args) -> list[dict]:
+    files = sorted(corpus.glob("*.pl"))
+    if args.quick:
+        files = [f for f in files if f.name in QUICK_CORPUS] or files[:6]
+    rows = []
+    for i, f in enumerate(_progress(files, "corpus")):
+        row = {"program": f.name, "expected_error": _expects_error(f)}
+        for s in SYSTEMS:
+            row[s] = run_one(s, f, args.timeout, args.repeat, args.mem_limit_gb)
+        row["cmp"] = compare(row["plait"], row["problog"])
+        _log(f"[corpus {i + 1}/{len(files)}] {f.name}: plait {_fmt_run(row['plait'])}, "
+             f"ProbLog {_fmt_run(row['problog'])}, {row['cmp']['verdict']}")
+        rows.append(row)
+    return rows
+
+
+def _expects_error(path: Path) -> bool:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return False
+    m = re.search(r"^\s*%\s*Expected outcome.*?$(.*?)(?:^\s*[^%\s]|\Z)", text, re.I | re.M | re.S)
+    return bool(m and re.search(r"%\s*(?:Error|ERROR)\b", m.group(1)))
+
+
+def bench_family(family: str, workdir: Path, args) -> list[dict]:
+    start, step = FAMILY_START_STEP[family]
+    max_n = args.max_n if args.max_n is not None else (QUICK_MAX_N if args.quick else FAMILY_MAX_N)[family]
+    active = {s: True for s in SYSTEMS}
+    rows = []
+    n = start
+    while n <= max_n and any(active.values()):
+        path = workdir / f"{family}_{n}.pl"
+        path.write_text(generate(family, n, args.seed))
+        row: dict = {"n": n}
+        for s in SYSTEMS:
+            if not active[s]:
+                row[s] = {"status": "skipped", "seconds": None}
+                continue
+            r = run_one(s, path, args.timeout, args.repeat, args.mem_limit_gb)
+            row[s] = r
+            if r["status"] != "ok" or r["seconds"] > args.timeout:
+                active[s] = False
+        row["cmp"] = compare(row["plait"], row["problog"])
+        _log(f"[{family} n={n}] plait {_fmt_run(row['plait'])}, ProbLog {_fmt_run(row['problog'])}, "
+             f"{row['cmp']['verdict']}")
+        if row["cmp"]["verdict"] in ("DISAGREE", "keys differ"):
+            _log(f"!!! {family} n={n}: plait and ProbLog DISAGREE: {row['cmp']}")
+        rows.append(row)
+        n += step
+    return rows
+
+
+# ---- report ------------------------------------------------------------------------------
+
+def _secs(r: dict, timeout: float) -> str:
+    st = r["status"]
+    if st == "ok":
+        return f"{r['seconds']:.3f}"
+    if st == "timeout":
+        return f"timeout (>{timeout:g} s)"
+    if st == "skipped":
+        return "–"
+    return f"**{st}**: {r.get('error_type', '')}"
+
+
+def _ratio(a: dict, b: dict) -> float | None:
+    """ProbLog seconds / plait seconds (>1: plait is faster)."""
+    if a["status"] == "ok" and b["status"] == "ok" and a["seconds"] > 0:
+        return b["seconds"] / a["seconds"]
+    return None
+
+
+def _fmt_ratio(x: float | None) -> str:
+    if x is None:
+        return "–"
+    return f"{x:.2f}" if x >= 0.1 else f"{x:.3f}"
+
+
+def _verdict(c: dict) -> str:
+    v = c["verdict"]
+    if v == "agree":
+        return "agree"
+    if v == "n/a":
+        return c.get("note", "–")
+    if v == "DISAGREE":
+        return f"**DISAGREE** (max diff {c['max_diff']:.3g})"
+    return f"**{v}**"
+
+
+def _mb(r: dict) -> str:
+    return f"{r['peak_rss_mb']:.0f}" if r.get("status") == "ok" and "peak_rss_mb" in r else "–"
+
+
+def _esc(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def machine_facts() -> dict:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+
+    def ver(pkg: str) -> str:
+        try:
+            return importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    mem = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    except OSError:
+        pass
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory": mem,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(), "plait": ver("plait"), "torch": ver("torch"),
+        "problog": ver("problog"), "pysdd": ver("pysdd"),
+    }
+
+
+def _loadavg() -> str:
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def _median(xs: list[float]) -> float | None:
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def _fmt_s(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3f} s"
+
+
+def write_report(out: Path, args, facts: dict, startup: float, corpus_rows: list[dict] | None,
+                 family_rows: dict[str, list[dict]], started: _dt.datetime, elapsed: float,
+                 load_before: str, load_after: str, command: str) -> str:
+    T = args.timeout
+    L: list[str] = []
+    w = L.append
+    w("# plait vs ProbLog: inference benchmarks")
+    w("")
+    w("Generated by `benchmarks/inference.py`; regenerate with (from the repository root):")
+    w("")
+    w("```")
+    w(command)
+    w("```")
+    w("")
+    w(f"- Date: {started.strftime('%Y-%m-%d %H:%M %Z').strip()} (total benchmark wall time {elapsed / 60:.1f} min)")
+    w(f"- CPU: {facts['cpu']}, {facts['cores']} cores, {facts['memory']} RAM, {facts['os']}")
+    w(f"- Python {facts['python']}, plait {facts['plait']}, torch {facts['torch']}, "
+      f"ProbLog {facts['problog']}, PySDD {facts['pysdd']}")
+    w(f"- Load average (1/5/15 min) at start: {load_before}; at end: {load_after}. The machine is small and "
+      "other processes (for example a concurrently running test suite) may have shared it, so individual "
+      "timings carry noise of tens of percent; small differences mean nothing.")
+    w(f"- Settings: timeout {T:g} s per run, repeat {args.repeat} (min of repeats), "
+      f"seed {args.seed}, memory limit {args.mem_limit_gb:g} GiB per run (0 = none)"
+      + (", **--quick smoke run**" if args.quick else ""))
+    w("")
+
+    # ---- summary numbers
+    summary: list[str] = []
+    if corpus_rows is not None:
+        both = [r for r in corpus_rows if r["plait"]["status"] == "ok" and r["problog"]["status"] == "ok"]
+        tp = sum(r["plait"]["seconds"] for r in both)
+        tq = sum(r["problog"]["seconds"] for r in both)
+        ratios = [_ratio(r["plait"], r["problog"]) for r in both]
+        ratios = [x for x in ratios if x]
+        gmean = math.exp(statistics.fmean(math.log(x) for x in ratios)) if ratios else None
+        slower = [r for r in both if r["plait"]["seconds"] > r["problog"]["seconds"]]
+        dis = [r for r in corpus_rows if r["cmp"]["verdict"] in ("DISAGREE", "keys differ")]
+        p_fail = [r for r in corpus_rows if r["plait"]["status"] != "ok" and r["problog"]["status"] == "ok"]
+        q_fail = [r for r in corpus_rows if r["problog"]["status"] != "ok" and r["plait"]["status"] == "ok"]
+        both_fail = [r for r in corpus_rows if r["problog"]["status"] != "ok" and r["plait"]["status"] != "ok"]
+        s = (f"**Corpus** ({len(corpus_rows)} programs): both systems finish {len(both)}; over those, plait "
+             f"takes {tp:.2f} s in total and ProbLog {tq:.2f} s (ProbLog/plait = {tq / tp if tp else float('nan'):.2f}; "
+             f"above 1 means plait is faster). Per program the geometric-mean ratio is "
+             f"{_fmt_ratio(gmean)} and the median {_fmt_ratio(_median(ratios))}; plait is slower on "
+             f"{len(slower)} of {len(both)} programs")
+        if slower:
+            worst = min(both, key=lambda r: _ratio(r["plait"], r["problog"]) or math.inf)
+            s += (f" (worst: `{worst['program']}`, plait {worst['plait']['seconds']:.3f} s vs ProbLog "
+                  f"{worst['problog']['seconds']:.3f} s, {1 / _ratio(worst['plait'], worst['problog']):.1f}x slower)")
+        s += (f". Only plait fails on {len(p_fail)} program(s), only ProbLog on {len(q_fail)}, both reject "
+              f"{len(both_fail)}; results disagree on {len(dis)}.")
+        if p_fail:
+            s += " Programs only plait fails: " + ", ".join(
+                f"`{r['program']}` ({r['plait']['status']}: {r['plait'].get('error_type', '')})" for r in p_fail) + "."
+        if dis:
+            s += " **Disagreements:** " + ", ".join(f"`{r['program']}`" for r in dis) + "."
+        summary.append(s)
+    for fam, rows in family_rows.items():
+        if not rows:
+            continue
+        big = {s: max((r["n"] for r in rows if r[s]["status"] == "ok"), default=None) for s in SYSTEMS}
+        s = (f"**{FAMILY_TITLE[fam]}**: largest n finished within {T:g} s: plait {big['plait']}, "
+             f"ProbLog {big['problog']}.")
+        slow = [(r["n"], _ratio(r["plait"], r["problog"])) for r in rows
+                if r["problog"]["status"] == "ok" and r["problog"]["seconds"] > 1.0]
+        slow_txt = ", ".join(f"n={n}: {_fmt_ratio(x)}" if x else f"n={n}: plait did not finish"
+                             for n, x in slow)
+        if slow:
+            s += f" Where ProbLog needs more than 1 s, ProbLog/plait = {slow_txt}."
+        else:
+            both = [(r["n"], _ratio(r["plait"], r["problog"])) for r in rows if _ratio(r["plait"], r["problog"])]
+            if both:
+                n_, x_ = both[-1]
+                s += f" ProbLog never needed more than 1 s; at the largest common n={n_} ProbLog/plait = {_fmt_ratio(x_)}."
+        fails = [r for r in rows if r["plait"]["status"] in ("error", "crash")]
+        if fails:
+            r = fails[0]
+            s += (f" plait **{r['plait']['status']}** at n={r['n']}: {r['plait'].get('error_type', '')} "
+                  f"{_esc(r['plait'].get('error', ''))[:200]}.")
+        fails = [r for r in rows if r["problog"]["status"] in ("error", "crash")]
+        if fails:
+            r = fails[0]
+            s += (f" ProbLog **{r['problog']['status']}** at n={r['n']}: {r['problog'].get('error_type', '')} "
+                  f"{_esc(r['problog'].get('error', ''))[:200]}.")
+        dis = [r["n"] for r in rows if r["cmp"]["verdict"] in ("DISAGREE", "keys differ")]
+        s += (f" **Probabilities DISAGREE at n = {dis}.**" if dis
+              else " Probabilities agree (1e-6) wherever both finish.")
+        summary.append(s)
+
+    w("## Summary")
+    w("")
+    w("Ratios are ProbLog seconds / plait seconds: above 1 plait is faster, below 1 plait is slower "
+      "(0.5 = plait takes twice as long).")
+    w("")
+    for s in summary:
+        w(f"- {s}")
+    w("")
+
+    # ---- start-up
+    runs = [r[s] for r in (corpus_rows or []) for s in SYSTEMS]
+    runs += [r[s] for rows in family_rows.values() for r in rows for s in SYSTEMS]
+    w("## Start-up cost (not included in the timings below)")
+    w("")
+    w("Every run is a fresh subprocess. The timed region is one parse + ground + compile + evaluate call, "
+      "after importing the system and one warm-up query on a trivial program in the same process. "
+      "The costs outside the timed region (medians over all runs):")
+    w("")
+    w("| | plait | ProbLog |")
+    w("|---|---|---|")
+    w(f"| Python interpreter start (`python -c pass`) | {_fmt_s(startup)} | {_fmt_s(startup)} |")
+    for key, title in (("import_s", "import"), ("warmup_s", "first (warm-up) query on a trivial program")):
+        vals = {s: _median([r.get(key) for r in runs if r.get("system") == s]) for s in SYSTEMS}
+        w(f"| {title} | {_fmt_s(vals['plait'])} | {_fmt_s(vals['problog'])} |")
+    w("")
+
+    # ---- corpus
+    if corpus_rows is not None:
+        w("## Conformance corpus")
+        w("")
+        w(f"Every `*.pl` in `{_rel(args.corpus)}` (ProbLog's own system tests). "
+          "\"expects error\" marks programs whose expected outcome is an error; both systems rejecting those is "
+          "correct. Agreement compares the two systems' results with each other (1e-6), not with the expected "
+          "outcomes (the test suite does that).")
+        w("")
+        w("| program | expects error | plait s | ProbLog s | ratio | agreement |")
+        w("|---|---|---|---|---|---|")
+        for r in corpus_rows:
+            w(f"| `{r['program']}` | {'yes' if r['expected_error'] else ''} | {_secs(r['plait'], T)} | "
+              f"{_secs(r['problog'], T)} | {_fmt_ratio(_ratio(r['plait'], r['problog']))} | {_verdict(r['cmp'])} |")
+        both = [r for r in corpus_rows if r["plait"]["status"] == "ok" and r["problog"]["status"] == "ok"]
+        tp = sum(r["plait"]["seconds"] for r in both)
+        tq = sum(r["problog"]["seconds"] for r in both)
+        w(f"| **total over the {len(both)} programs both finish** | | **{tp:.3f}** | **{tq:.3f}** | "
+          f"**{_fmt_ratio(tq / tp if tp else None)}** | |")
+        w("")
+        errs = [(r["program"], s, r[s]) for r in corpus_rows for s in SYSTEMS if r[s]["status"] not in ("ok",)]
+        if errs:
+            w("Errors, crashes and timeouts:")
+            w("")
+            for prog, s, e in errs:
+                w(f"- `{prog}`, {LABEL[s]}: {e['status']} `{e.get('error_type', '')}`: {_esc(e.get('error', ''))[:300]}")
+            w("")
+        dis = [r for r in corpus_rows if r["cmp"]["verdict"] in ("DISAGREE", "keys differ")]
+        if dis:
+            w("**Disagreements:**")
+            w("")
+            for r in dis:
+                c = r["cmp"]
+                w(f"- `{r['program']}`: {_esc(json.dumps(c))}")
+            w("")
+
+    # ---- families
+    for fam, rows in family_rows.items():
+        w(f"## {FAMILY_TITLE[fam]}")
+        w("")
+        if fam.startswith("grid"):
+            w("Edges to the right and down neighbour" + (" and back" if fam == "grid_cyclic" else "")
+              + (f", each with a seeded random probability in [0.1, 0.9] (seed {args.seed})" if args.seed is not None
+                 else ", each with probability 0.5")
+              + "; `path/2` is the right-recursive transitive closure; query `path(n_0_0, n_{n-1}_{n-1})`.")
+        else:
+            w("`person(0..n-1)`, each person has 2 seeded random friends; `0.3::stress(X) :- person(X).`, "
+              "`0.2::influences(X,Y) :- friend(X,Y).`, `smokes(X) :- stress(X).`, "
+              "`smokes(X) :- influences(Y,X), smokes(Y).`; query `smokes(0)`.")
+        w("")
+        w("| n | plait s | ProbLog s | ratio | agreement | plait peak MB | ProbLog peak MB |")
+        w("|---|---|---|---|---|---|---|")
+        for r in rows:
+            w(f"| {r['n']} | {_secs(r['plait'], T)} | {_secs(r['problog'], T)} | "
+              f"{_fmt_ratio(_ratio(r['plait'], r['problog']))} | {_verdict(r['cmp'])} | {_mb(r['plait'])} | "
+              f"{_mb(r['problog'])} |")
+        w("")
+        for s in SYSTEMS:
+            big = max((r["n"] for r in rows if r[s]["status"] == "ok"), default=None)
+            last = rows[-1][s]["status"] if rows else "–"
+            stop = next((r for r in rows if r[s]["status"] not in ("ok", "skipped")), None)
+            why = (f"stopped at n={stop['n']} ({stop[s]['status']})" if stop
+                   else f"did not hit the limit up to n={rows[-1]['n']}" if rows else "")
+            _ = last
+            w(f"- Largest n finished within {T:g} s, {LABEL[s]}: **{big}** ({why})")
+        w("")
+        errs = [(r["n"], s, r[s]) for r in rows for s in SYSTEMS if r[s]["status"] in ("error", "crash")]
+        for n, s, r in errs:
+            w(f"- {LABEL[s]} {r['status']} at n={n}: `{r.get('error_type', '')}`: {_esc(r.get('error', ''))}")
+        dis = [r for r in rows if r["cmp"]["verdict"] in ("DISAGREE", "keys differ")]
+        for r in dis:
+            w(f"- **DISAGREEMENT at n={r['n']}**: {json.dumps(r['cmp'])} (plait {r['plait'].get('result')}, "
+              f"ProbLog {r['problog'].get('result')})")
+        if errs or dis:
+            w("")
+
+    text = "\n".join(L).rstrip() + "\n"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    return text
+
+
+def _rel(p: Path) -> str:
+    try:
+        return os.path.relpath(p, REPO)
+    except ValueError:
+        return str(p)
+
+
+def _command_line(argv: list[str]) -> str:
+    py = sys.executable
+    try:
+        rel = os.path.relpath(py, REPO)
+        if not rel.startswith(".."):
+            py = rel
+    except ValueError:
+        pass
+    return " ".join([shlex.quote(py), "benchmarks/inference.py", *map(shlex.quote, argv)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds per run (default 60)")
+    ap.add_argument("--max-n", type=int, default=None,
+                    help="largest n for every family (default: grow until both systems time out; "
+                         "caps grid 30, smokers 200)")
+    ap.add_argument("--families", default=",".join(FAMILIES),
+                    help=f"comma-separated subset of {','.join(FAMILIES)}, or 'none' (default: all)")
+    ap.add_argument("--corpus-only", action="store_true", help="run the corpus only, no scaling families")
+    ap.add_argument("--no-corpus", action="store_true", help="run the scaling families only")
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="directory of *.pl programs")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 6 corpus programs, tiny sizes, writes to a temp file unless --out")
+    ap.add_argument("--out", type=Path, default=None, help=f"report path (default {_rel(DEFAULT_OUT)})")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="seed for random edge probabilities and friendships (grids use 0.5 with --seed -1)")
+    ap.add_argument("--repeat", type=int, default=1, help="timed calls per run, min reported (default 1)")
+    ap.add_argument("--mem-limit-gb", type=float, default=8.0,
+                    help="address-space limit per run in GiB, 0 for none (default 8)")
+    # internal: worker mode
+    ap.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
+    ap.add_argument("--worker-program", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--worker-result", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.worker:
+        _worker(args.worker, args.worker_program.resolve(), args.worker_result, args.timeout, args.repeat,
+                args.mem_limit_gb)
+        return 0
+
+    if args.seed == -1:
+        args.seed = None
+    if args.quick and args.timeout == 60.0:
+        args.timeout = 30.0
+    out = args.out
+    if out is None:
+        out = Path(tempfile.gettempdir()) / "plait-benchmarks-quick.md" if args.quick else DEFAULT_OUT
+    args.corpus = args.corpus.resolve()
+    families = [] if args.corpus_only or args.families.strip().lower() == "none" else \
+        [f.strip() for f in args.families.split(",") if f.strip()]
+    for f in families:
+        if f not in FAMILIES:
+            ap.error(f"unknown family {f!r}; choose from {', '.join(FAMILIES)}")
+
+    started = _dt.datetime.now().astimezone()
+    t_start = time.perf_counter()
+    load_before = _loadavg()
+    facts = machine_facts()
+    _log(f"plait benchmark: {facts['cpu']}, {facts['cores']} cores; report -> {out}")
+    startup = python_startup_s()
+
+    corpus_rows = None
+    if not args.no_corpus:
+        if not args.corpus.is_dir():
+            _log(f"corpus directory {args.corpus} not found; skipping the corpus")
+        else:
+            corpus_rows = bench_corpus(args.corpus, args)
+    family_rows: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory(prefix="plait-bench-families-") as d:
+        for fam in families:
+            family_rows[fam] = bench_family(fam, Path(d), args)
+
+    elapsed = time.perf_counter() - t_start
+    text = write_report(out, args, facts, startup, corpus_rows, family_rows, started, elapsed, load_before,
+                        _loadavg(), _command_line(argv))
+    _log(f"wrote {out} ({len(text.splitlines())} lines, {elapsed / 60:.1f} min)")
+    disagreements = sum(r["cmp"]["verdict"] in ("DISAGREE", "keys differ")
+                        for rows in [corpus_rows or [], *family_rows.values()] for r in rows)
+    if disagreements:
+        _log(f"!!! {disagreements} DISAGREEMENT(S) between plait and ProbLog; see the report")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
