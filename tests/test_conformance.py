@@ -62,7 +62,14 @@ ERROR_KINDS: dict[str, tuple[type[PlaitError], ...]] = {
 }
 
 PROGRAMS = sorted(p.name for p in CORPUS.glob("*.pl"))
-BACKENDS = [("layered", "probability"), ("layered", "log"), ("klay", "probability"), ("klay", "log")]
+# (circuit backend, semiring, how positive cycles are compiled)
+BACKENDS = [
+    ("layered", "probability", "break"),
+    ("layered", "log", "break"),
+    ("layered", "log", "tp"),
+    ("klay", "probability", "break"),
+    ("klay", "log", "tp"),
+]
 
 
 def test_skip_list_is_short_and_real():
@@ -76,9 +83,9 @@ def _ground(name: str):
     return prog.ground()
 
 
-@pytest.mark.parametrize("backend,semiring", BACKENDS, ids=[f"{b}-{s}" for b, s in BACKENDS])
+@pytest.mark.parametrize("backend,semiring,cycles", BACKENDS, ids=["-".join(b) for b in BACKENDS])
 @pytest.mark.parametrize("name", PROGRAMS)
-def test_conformance(name: str, backend: str, semiring: str):
+def test_conformance(name: str, backend: str, semiring: str, cycles: str):
     if name in SKIP:
         pytest.skip(SKIP[name])
     if backend == "klay" and not klay_available():
@@ -86,7 +93,7 @@ def test_conformance(name: str, backend: str, semiring: str):
     expected = read_expected(CORPUS / name)
     try:
         gp = _ground(name)
-        compiled = compile_ground_program(gp, backend=backend)
+        compiled = compile_ground_program(gp, backend=backend, cycles=cycles)
         got = {normalize_atom(k): float(v) for k, v in compiled.as_dict(compiled(semiring=semiring)).items()}
         error = None
     except PlaitError as e:

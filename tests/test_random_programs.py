@@ -25,6 +25,7 @@ import random
 import re
 import subprocess
 import sys
+import traceback
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -358,18 +359,37 @@ def generate_program(seed: int) -> str:
 INCONSISTENT = "InconsistentEvidence"
 
 
-def run_problog(text: str) -> dict[str, float] | str:
-    """ProbLog's answer, or the marker INCONSISTENT when it rejects the evidence."""
+class OracleFailure(Exception):
+    """ProbLog failed on a program that is fine (stratified, range-restricted); nothing to compare."""
+
+
+def run_problog(text: str, evaluator: str = "sdd") -> dict[str, float] | str:
+    """ProbLog's answer, or the marker INCONSISTENT when it rejects the evidence.
+
+    Raises OracleFailure for two known ProbLog 2.3 failures on valid programs:
+    ``NegativeCycle`` on stratified programs (``p :- p. q :- q. q :- \\+ p. query(q).``),
+    and an ``AssertionError`` in its cycle breaking when evidence is put on an atom
+    that is certainly true and also cyclic
+    (``0.5::n. q :- n. q :- q. q. evidence(q, true). query(n).``).
+    """
     from problog import get_evaluatable
+    from problog.eval_nodes import NegativeCycle
     from problog.evaluator import InconsistentEvidenceError
     from problog.program import PrologString
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            res = get_evaluatable("sdd").create_from(PrologString(text)).evaluate()
+            res = get_evaluatable(evaluator).create_from(PrologString(text)).evaluate()
         except InconsistentEvidenceError:
             return INCONSISTENT
+        except NegativeCycle as e:
+            raise OracleFailure(f"ProbLog NegativeCycle on a stratified program: {e}") from e
+        except AssertionError as e:
+            files = [f.filename for f in traceback.extract_tb(e.__traceback__)]
+            if any(Path(f).name == "cycles.py" and "problog" in Path(f).parts for f in files):
+                raise OracleFailure("ProbLog AssertionError while breaking cycles") from e
+            raise
     return {str(k): float(v) for k, v in res.items()}
 
 
@@ -407,16 +427,32 @@ def _fmt(res: dict[str, float] | str) -> str:
 
 
 def disagreement(expected: dict[str, float] | str, got: dict[str, float] | str) -> str | None:
-    """None when the answers agree, else a one-line description of the first difference."""
+    """None when the answers agree, else a one-line description of the difference.
+
+    Keys must match, except for answers of probability 0: which impossible answers
+    ProbLog lists for a non-ground query depends on the order of body goals (with
+    ``0.5::f. 0.5::e(a).``, ``p(X) :- f, \\+ f, e(X).`` gives ``p(a): 0.0`` but
+    ``p(X) :- e(X), \\+ f, f.`` gives no answer), so such a key may be missing on
+    either side, and a non-ground query may then come back as itself.
+    """
     expected, got = normalize(expected), normalize(got)
     if isinstance(expected, str) or isinstance(got, str):
-        return None if expected == got else f"ProbLog: {expected if isinstance(expected, str) else 'answers'}, plait: {got if isinstance(got, str) else 'answers'}"
-    if set(expected) != set(got):
-        return f"key sets differ: only ProbLog {sorted(set(expected) - set(got))}, only plait {sorted(set(got) - set(expected))}"
-    bad = [k for k in expected if not (abs(expected[k] - got[k]) <= TOL)]
+        if expected == got:
+            return None
+        return f"ProbLog: {_kind(expected)}, plait: {_kind(got)}"
+    problems = []
+    only_e = sorted(k for k in set(expected) - set(got) if not expected[k] <= TOL)
+    only_g = sorted(k for k in set(got) - set(expected) if not got[k] <= TOL)
+    if only_e or only_g:
+        problems.append(f"answers of nonzero probability on one side only: ProbLog {only_e}, plait {only_g}")
+    bad = [k for k in set(expected) & set(got) if not (abs(expected[k] - got[k]) <= TOL)]
     if bad:
-        return "values differ: " + ", ".join(f"{k} ProbLog {expected[k]!r} plait {got[k]!r}" for k in sorted(bad))
-    return None
+        problems.append("values differ: " + ", ".join(f"{k} ProbLog {expected[k]!r} plait {got[k]!r}" for k in sorted(bad)))
+    return "; ".join(problems) or None
+
+
+def _kind(res: dict[str, float] | str) -> str:
+    return res if isinstance(res, str) else "answers"
 
 
 def _report(seed: int, text: str, expected: object, got: object, why: str) -> str:
@@ -430,7 +466,10 @@ SEEDS = list(range(60))
 @pytest.mark.parametrize("seed", SEEDS)
 def test_random_program_matches_problog(seed: int) -> None:
     text = generate_program(seed)
-    expected = run_problog(text)
+    try:
+        expected = run_problog(text)
+    except OracleFailure as e:
+        pytest.skip(str(e))
     try:
         got = run_plait(text)
     except plait.PlaitError as e:  # a program ProbLog accepts must not be rejected
@@ -452,7 +491,10 @@ def _plait_cli() -> list[str]:
 @pytest.mark.parametrize("seed", [3, 11])
 def test_random_program_cli_json(seed: int, tmp_path: Path) -> None:
     text = generate_program(seed)
-    expected = run_problog(text)
+    try:
+        expected = run_problog(text)
+    except OracleFailure as e:
+        pytest.skip(str(e))
     if isinstance(expected, str):
         pytest.skip("ProbLog rejects this program's evidence")
     f = tmp_path / "prog.pl"

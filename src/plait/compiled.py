@@ -12,6 +12,7 @@ from .compile.sdd import compile_sdd
 from .compile.variables import VariableMap, choice_weights
 from .errors import InconsistentEvidenceError, InferenceError
 from .ground.ground_program import GroundProgram
+from .logic.cycles import break_cycles
 from .logic.lineage import build_lineage
 from .syntax.printing import format_term
 from .syntax.terms import Term
@@ -100,12 +101,25 @@ class CompiledQuery(torch.nn.Module):
 BACKENDS = ("layered", "klay")
 
 
+CYCLE_METHODS = ("break", "tp")
+
+
 def compile_ground_program(program: GroundProgram, dtype: torch.dtype = torch.float64,
-                           backend: str = "layered") -> CompiledQuery:
-    """Lineage -> SDD -> tensor circuit. ``backend`` is ``"layered"`` (plait's own) or ``"klay"``."""
+                           backend: str = "layered", cycles: str = "break") -> CompiledQuery:
+    """Lineage -> SDD -> tensor circuit.
+
+    ``backend`` is ``"layered"`` (plait's own) or ``"klay"``; ``cycles`` chooses how
+    positive recursion is compiled: ``"break"`` (cycle breaking, as ProbLog) or
+    ``"tp"`` (TP-compilation, a fixpoint on SDDs). Both are exact.
+    """
     if backend not in BACKENDS:
         raise InferenceError(f"unknown backend {backend!r}", hint=f"choose one of {', '.join(BACKENDS)}")
-    lineage = build_lineage(program)
+    if cycles not in CYCLE_METHODS:
+        raise InferenceError(f"unknown cycle method {cycles!r}", hint=f"choose one of {', '.join(CYCLE_METHODS)}")
+    lineage = build_lineage(program)  # also rejects negation through recursion
+    if cycles == "break" and any(c.cyclic for c in lineage.components):
+        program = break_cycles(program)
+        lineage = build_lineage(program)
     comp = compile_sdd(lineage)
     mgr = comp.manager
     evidence = mgr.true()

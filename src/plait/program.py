@@ -61,13 +61,14 @@ class Program:
         return ground_program(self.database, self.limits, _query_terms(queries))
 
     def compile(self, queries: str | Term | list[str | Term] | None = None,
-                dtype: torch.dtype = torch.float64, backend: str = "layered") -> CompiledQuery:
+                dtype: torch.dtype = torch.float64, backend: str = "layered", cycles: str = "break") -> CompiledQuery:
         """Ground and compile once; evaluate the result as often as you like.
 
         ``backend``: ``"layered"`` (plait's circuit evaluator, all semirings) or
         ``"klay"`` (needs ``pip install 'plait[klay]'``; probability and log only).
+        ``cycles``: ``"break"`` (cycle breaking) or ``"tp"`` (TP-compilation).
         """
-        return compile_ground_program(self.ground(queries), dtype, backend)
+        return compile_ground_program(self.ground(queries), dtype, backend, cycles)
 
     def query(self, queries: str | Term | list[str | Term] | None = None, dtype: torch.dtype = torch.float64,
               backend: str = "layered", semiring: str = "log") -> dict[str, torch.Tensor]:

@@ -10,6 +10,7 @@ on positive cycles where Clark completion is not.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 from pysdd.sdd import SddManager, SddNode
@@ -51,7 +52,16 @@ def _used_leaves(lineage: Lineage) -> set[int]:
     return used
 
 
-def compile_sdd(lineage: Lineage, max_iterations: int = 100_000) -> SddCompilation:
+def compile_sdd(lineage: Lineage, max_iterations: int = 10_000, minimize: bool = True,
+                minimize_above: int = 200_000) -> SddCompilation:
+    """Compile every atom of ``lineage`` to an SDD.
+
+    With ``minimize``, once the manager holds more than ``minimize_above`` live
+    nodes the SDD library's dynamic vtree search is switched on (it can shrink
+    large SDDs by orders of magnitude but costs time on small ones). Every node
+    we keep or are still combining is reference-counted, because with garbage
+    collection on, unreferenced nodes may be freed by any later operation.
+    """
     prog = lineage.program
     used = _used_leaves(lineage)
     vmap = assign_variables(prog, used)
@@ -65,48 +75,115 @@ def compile_sdd(lineage: Lineage, max_iterations: int = 100_000) -> SddCompilati
         for j in range(idx):
             f = f & mgr.literal(-(vars_[j] + 1))
         lit_sdd[nid] = f
+    for node in lit_sdd.values():
+        node.ref()
+    if minimize and any(c.cyclic and len(c.nodes) >= 4 for c in lineage.components):
+        # fixpoint iteration over large recursive components builds big SDDs
+        # repeatedly; there the vtree search pays for itself from the start
+        mgr.auto_gc_and_minimize_on()
     comp = SddCompilation(mgr, vmap, lit_sdd)
-    false = mgr.false()
+
+    def combine(a: SddNode, b: SddNode, conj: bool) -> SddNode:
+        """a op b, referenced; releases a (the running result) but not b."""
+        r = (a & b) if conj else (a | b)
+        r.ref()
+        a.deref()
+        return r
+
+    def literal_ref(lit: int) -> tuple[SddNode, bool]:
+        node = lit_sdd[abs(lit)]
+        if lit > 0:
+            return node, False
+        neg = ~node
+        neg.ref()
+        return neg, True
+
+    def disjunction(bodies) -> SddNode:
+        acc = mgr.false()
+        acc.ref()
+        for body in bodies:
+            term = mgr.true()
+            term.ref()
+            for lit in body:
+                if lit == 0:
+                    x, tmp = mgr.false(), False
+                else:
+                    x, tmp = literal_ref(lit)
+                term = combine(term, x, True)
+                if tmp:
+                    x.deref()
+                if term.is_false():
+                    break
+            acc = combine(acc, term, False)
+            term.deref()
+            if acc.is_true():
+                break
+        return acc
 
     def definition(nid: int) -> SddNode:
         n = prog.nodes[nid]
-        pos = false
-        for body in n.bodies:
-            term = mgr.true()
-            for lit in body:
-                term = term & comp.literal(lit)
-                if term.is_false():
-                    break
-            pos = pos | term
-            if pos.is_true():
-                break
+        pos = disjunction(n.bodies)
         if n.neg_bodies:
-            neg = false
-            for body in n.neg_bodies:
-                term = mgr.true()
-                for lit in body:
-                    term = term & comp.literal(lit)
-                neg = neg | term
-            pos = pos & ~neg
+            neg = disjunction(n.neg_bodies)
+            nneg = ~neg
+            nneg.ref()
+            neg.deref()
+            pos = combine(pos, nneg, True)
+            nneg.deref()
         return pos
 
-    for c in lineage.components:
-        if not c.cyclic:
-            nid = c.nodes[0]
-            lit_sdd[nid] = definition(nid)
-            continue
-        for nid in c.nodes:
-            lit_sdd[nid] = false
-        for _ in range(max_iterations):
-            changed = False
+    try:
+        for c in lineage.components:
+            if not c.cyclic:
+                nid = c.nodes[0]
+                lit_sdd[nid] = definition(nid)
+                if minimize and not mgr.is_auto_gc_and_minimize_on() and mgr.live_size() > minimize_above:
+                    mgr.auto_gc_and_minimize_on()
+                continue
+            # semi-naive TP iteration: recompute an atom only when an atom of
+            # this component that it uses has changed (worklist, FIFO)
+            members = set(c.nodes)
+            users: dict[int, list[int]] = {m: [] for m in c.nodes}
+            for m in c.nodes:
+                n = prog.nodes[m]
+                for body in list(n.bodies) + list(n.neg_bodies):
+                    for lit in body:
+                        if abs(lit) in members and m not in users[abs(lit)]:
+                            users[abs(lit)].append(m)
             for nid in c.nodes:
+                f = mgr.false()
+                f.ref()
+                lit_sdd[nid] = f
+            # only atoms with a body outside the component can become true first
+            start = [m for m in c.nodes
+                     if any(all(abs(x) not in members for x in b) for b in prog.nodes[m].bodies)]
+            queue = deque(start)
+            queued = set(start)
+            steps = 0
+            while queue:
+                steps += 1
+                if steps > max_iterations * len(c.nodes):
+                    raise CompilationError(
+                        f"TP-compilation of a recursive component did not converge in {max_iterations} rounds")
+                nid = queue.popleft()
+                queued.discard(nid)
                 new = definition(nid)
-                if new.id != lit_sdd[nid].id:
-                    lit_sdd[nid] = new
-                    changed = True
-            if not changed:
-                break
-        else:
-            raise CompilationError(f"TP-compilation of a recursive component did not converge in {max_iterations} steps")
-    _ = (COIN, CHOICE)
+                old = lit_sdd[nid]
+                if new.id == old.id:
+                    new.deref()
+                    continue
+                lit_sdd[nid] = new
+                old.deref()
+                for u in users[nid]:
+                    if u not in queued:
+                        queued.add(u)
+                        queue.append(u)
+            if minimize and not mgr.is_auto_gc_and_minimize_on() and mgr.live_size() > minimize_above:
+                mgr.auto_gc_and_minimize_on()
+    finally:
+        # later operations (queries, evidence, circuit extraction) run without
+        # garbage collection, so their temporaries need no reference counting
+        if mgr.is_auto_gc_and_minimize_on():
+            mgr.auto_gc_and_minimize_off()
+    _ = (COIN, CHOICE, DERIVED)
     return comp
