@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -61,3 +62,9 @@ def test_random_text_terms(text: str):
         plait.parse_term(text)
     except PlaitError:
         pass
+
+
+@pytest.mark.parametrize("text", ["p(\u00b9).", "X is 1 + \u0663.", "\u00c9 = 1.", "p :- '\\q'.", "0'"])
+def test_non_ascii_and_odd_escapes_are_parse_errors(text: str):
+    with pytest.raises(PlaitError):
+        plait.parse_program(text)

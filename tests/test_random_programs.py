@@ -51,7 +51,8 @@ DERIVED_NAMES = ["p", "q", "r", "s", "t"]
 @dataclass(frozen=True)
 class Pred:
     name: str
-    types: tuple[str, ...]  # "c" (a constant a..d) or "i" (an integer) per argument
+    # per argument: "c" a constant a..d, "i" an integer, "n" a number (an integer or a float such as 1.5)
+    types: tuple[str, ...]
     stratum: int  # 0: extensional (facts and body-less ADs only)
 
     @property
@@ -70,28 +71,31 @@ class _Gen:
         self.consts = sorted(rng.sample(ALL_CONSTS, rng.randint(2, 4)))
         n_base = rng.randint(1, 2)
         n_derived = rng.randint(1, 3)
-        self.base = [Pred(BASE_NAMES[i], self._types(allow_int=rng.random() < 0.3), 0) for i in range(n_base)]
+        self.base = [Pred(BASE_NAMES[i], self._types("ci" if rng.random() < 0.3 else "c"), 0) for i in range(n_base)]
         # non-decreasing strata 1..: equal strata allow mutual recursion
         strata = sorted(rng.randint(1, n_derived) for _ in range(n_derived))
-        self.derived = [Pred(DERIVED_NAMES[i], self._types(allow_int=True), s) for i, s in enumerate(strata)]
+        self.derived = [Pred(DERIVED_NAMES[i], self._types("cin"), s) for i, s in enumerate(strata)]
         self.preds = self.base + self.derived
         self.lines: list[str] = []
         self.var_counter = 0
 
     # -- small helpers -----------------------------------------------------
-    def _types(self, allow_int: bool) -> tuple[str, ...]:
+    def _types(self, kinds: str) -> tuple[str, ...]:
         rng = self.rng
         arity = rng.choices([0, 1, 2], weights=[1, 3, 4])[0]
-        return tuple("i" if allow_int and rng.random() < 0.3 else "c" for _ in range(arity))
+        weights = {"c": 12, "i": 5, "n": 3}
+        return tuple(rng.choices(kinds, weights=[weights[k] for k in kinds])[0] for _ in range(arity))
 
     def prob(self) -> str:
         return f"{self.rng.randint(1, 99) / 100:g}"
 
     def value(self, t: str) -> str:
-        return self.rng.choice(self.consts) if t == "c" else str(self.rng.choice(INTS))
+        return self.rng.choice(self.domain(t))
 
     def domain(self, t: str) -> list[str]:
-        return list(self.consts) if t == "c" else [str(i) for i in INTS]
+        if t == "c":
+            return list(self.consts)
+        return [str(i) for i in INTS] + (["0.5", "1.5"] if t == "n" else [])
 
     def ground_args(self, p: Pred) -> tuple[str, ...]:
         return tuple(self.value(t) for t in p.types)
@@ -147,15 +151,19 @@ class _Gen:
         bound: dict[str, str] = {}
         goals: list[str] = []
         lower = [p for p in self.preds if p.stratum < head.stratum]
-        same_or_lower = [p for p in self.preds if p.stratum <= head.stratum]
+        # A body without goals of its own stratum is not part of a recursive cycle, so it may
+        # use arithmetic that would not terminate under recursion (X is Y/2).
+        nonrec = rng.random() < 0.5
+        callable_ = lower if nonrec else [p for p in self.preds if p.stratum <= head.stratum]
 
         def pick_bound(t: str) -> str | None:
-            cands = [v for v, vt in bound.items() if vt == t]
+            """A bound variable that fits an argument of type t (an "n" argument takes integers too)."""
+            cands = [v for v, vt in bound.items() if vt == t or (t == "n" and vt == "i")]
             return rng.choice(cands) if cands else None
 
         def positive() -> None:
             # prefer lower strata for the first goal so that something can ground
-            p = rng.choice(lower if not goals and lower else same_or_lower)
+            p = rng.choice(lower if not goals and lower else callable_)
             args: list[str] = []
             new: dict[str, str] = {}
             for t in p.types:
@@ -194,34 +202,52 @@ class _Gen:
                 bound[v] = "i"
 
         def arith() -> None:
-            y = pick_bound("i")
+            y = pick_bound("n")
             if y is None:
                 between()
-                y = pick_bound("i")
+                y = pick_bound("n")
                 assert y is not None
+            ty = bound[y]
             x = self.fresh()
-            kind = rng.randrange(4)
-            # guards keep every integer that recursion can produce inside [-2, 4]
+            kind = rng.randrange(8 if nonrec else 7)
+            # Guards keep every number that recursion can produce inside [-3, 4] and the set of
+            # them finite: +1, -1 and *2 only below/above a bound, the others do not grow.
             if kind == 0:
                 goals.extend([f"{y} < 3", f"{x} is {y}+1"])
             elif kind == 1:
                 goals.extend([f"{y} > -1", f"{x} is {y}-1"])
             elif kind == 2:
                 goals.extend([f"{y} > -2", f"{y} < 3", f"{x} is {y}*2"])
-            else:
-                z = pick_bound("i")
+            elif kind == 3:
+                z = pick_bound("n")
+                ty = "n" if "n" in (ty, bound[z]) else "i"  # type: ignore[index]
                 goals.extend([f"{x} is {y}+{z}", f"{x} < 4", f"{x} > -3"])
-            bound[x] = "i"
+            elif kind == 4:
+                goals.append(f"{x} is {rng.choice(['max', 'min'])}({y},{rng.randint(0, 2)})")
+            elif kind == 5:
+                goals.append(f"{x} is abs({y})")
+            elif kind == 6:
+                y = pick_bound("i")  # integer division on non-negative integers only
+                if y is None:
+                    between()
+                    y = pick_bound("i")
+                ty = "i"
+                goals.extend([f"{y} >= 0", f"{x} is {y} {rng.choice(['//', 'mod'])} 2"])
+            else:
+                goals.append(f"{x} is {y}/2")  # a float, or an integer when exact? ProbLog: always a float
+                ty = "n"
+            bound[x] = ty
 
         def compare() -> None:
-            y = pick_bound("i")
+            y = pick_bound("n")
             if y is None:
                 return
             op = rng.choice(["<", ">", "=<", ">=", "=:=", "=\\="])
-            goals.append(f"{y} {op} {rng.randint(0, 3)}")
+            other = pick_bound("n") if rng.random() < 0.3 else None
+            goals.append(f"{y} {op} {other if other is not None else rng.randint(0, 3)}")
 
         def unify() -> None:
-            t = rng.choice(["c", "c", "i"])
+            t = rng.choice(["c", "c", "i", "n"])
             b = pick_bound(t)
             if b is None:
                 v = self.fresh()
@@ -230,12 +256,12 @@ class _Gen:
             elif rng.random() < 0.5:
                 v = self.fresh()
                 goals.append(f"{v} = {b}" if rng.random() < 0.5 else f"{b} = {v}")
-                bound[v] = t
+                bound[v] = bound[b]
             else:
                 goals.append(f"{b} = {self.value(t)}")
 
         def differ() -> None:
-            t = rng.choice(["c", "i"])
+            t = rng.choice(["c", "i", "n"])
             b = pick_bound(t)
             if b is None:
                 return
@@ -252,19 +278,21 @@ class _Gen:
         if not steps:
             steps = ["pos"]
         for s in steps:
+            if s == "pos" and not callable_:
+                continue
             {"pos": positive, "neg": negative, "between": between, "arith": arith, "compare": compare,
              "unify": unify, "differ": differ}[s]()
         if not goals:
-            positive()
+            if callable_:
+                positive()
+            else:
+                between()
         return goals, bound
 
-    def head_args(self, p: Pred, bound: dict[str, str], fixed: dict[int, str] | None = None) -> list[str]:
+    def head_args(self, p: Pred, bound: dict[str, str]) -> list[str]:
         args = []
-        for i, t in enumerate(p.types):
-            if fixed and i in fixed:
-                args.append(fixed[i])
-                continue
-            cands = [v for v, vt in bound.items() if vt == t]
+        for t in p.types:
+            cands = [v for v, vt in bound.items() if vt == t or (t == "n" and vt == "i")]
             args.append(self.rng.choice(cands) if cands and self.rng.random() < 0.85 else self.value(t))
         return args
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from pysdd.sdd import SddManager, SddNode
+from pysdd.sdd import SddManager, SddNode, Vtree
 
 from ..errors import CompilationError
 from ..ground.ground_program import CHOICE, COIN, DERIVED
@@ -53,9 +53,10 @@ def _used_leaves(lineage: Lineage) -> set[int]:
 
 
 def compile_sdd(lineage: Lineage, max_iterations: int = 10_000, minimize: bool = True,
-                minimize_above: int = 200_000) -> SddCompilation:
+                minimize_above: int = 200_000, vtree: str = "right") -> SddCompilation:
     """Compile every atom of ``lineage`` to an SDD.
 
+    ``vtree`` is the initial vtree type ("right", "balanced", "left", ...).
     With ``minimize``, once the manager holds more than ``minimize_above`` live
     nodes the SDD library's dynamic vtree search is switched on (it can shrink
     large SDDs by orders of magnitude but costs time on small ones). Every node
@@ -65,7 +66,11 @@ def compile_sdd(lineage: Lineage, max_iterations: int = 10_000, minimize: bool =
     prog = lineage.program
     used = _used_leaves(lineage)
     vmap = assign_variables(prog, used)
-    mgr = SddManager(max(1, vmap.n_vars), False)
+    # A right-linear vtree over the variables in grounding order (an OBDD-like
+    # order that follows the program's structure) compiles reachability and
+    # social-network programs far smaller than a balanced one; see
+    # docs/benchmarks.md. ``vtree`` may be any PySDD vtree type.
+    mgr = SddManager.from_vtree(Vtree(max(1, vmap.n_vars), None, vtree))
     lit_sdd: dict[int, SddNode] = {}
     for nid, var in vmap.node_var.items():
         lit_sdd[nid] = mgr.literal(var + 1)

@@ -17,7 +17,10 @@ from lark.lexer import Lexer
 from ..errors import ParseError, SourceSpan
 
 SYMBOL_CHARS = set("+-*/\\^<>=~:.?@#&$")
-ALNUM = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+DIGITS = set("0123456789")
+UPPER = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+LOWER = set("abcdefghijklmnopqrstuvwxyz")
+ALNUM = DIGITS | UPPER | LOWER | {"_"}
 
 # Operator token types, by spelling, when the token stands between two terms.
 INFIX_TYPES: dict[str, str] = {
@@ -153,7 +156,7 @@ def tokenize(text: str, filename: str = "<string>") -> Iterator[Token]:
             i += 1
             continue
         # numbers (a '-' directly before a digit at term start makes a negative number)
-        if c.isdigit() or (c == "-" and not infix_position and i + 1 < n and text[i + 1].isdigit()):
+        if c in DIGITS or (c == "-" and not infix_position and i + 1 < n and text[i + 1] in DIGITS):
             j = i + 1 if c == "-" else i
             kind, value, j = _read_number(text, j, filename)
             if c == "-":
@@ -162,7 +165,7 @@ def tokenize(text: str, filename: str = "<string>") -> Iterator[Token]:
             prev = kind
             i = j
             continue
-        if c == "_" or c.isupper():
+        if c == "_" or c in UPPER:
             j = i + 1
             while j < n and text[j] in ALNUM:
                 j += 1
@@ -170,7 +173,7 @@ def tokenize(text: str, filename: str = "<string>") -> Iterator[Token]:
             prev = "VAR"
             i = j
             continue
-        if c.islower() and c.isascii():
+        if c in LOWER:
             j = i + 1
             while j < n and text[j] in ALNUM:
                 j += 1
@@ -281,20 +284,20 @@ def _read_number(text: str, i: int, filename: str) -> tuple[str, str, int]:
             return "INT", str(ord("'")), i + 4
         return "INT", str(ord(ch)), i + 3
     j = i
-    while j < n and text[j].isdigit():
+    while j < n and text[j] in DIGITS:
         j += 1
     kind = "INT"
-    if j + 1 < n and text[j] == "." and text[j + 1].isdigit():
+    if j + 1 < n and text[j] == "." and text[j + 1] in DIGITS:
         j += 1
-        while j < n and text[j].isdigit():
+        while j < n and text[j] in DIGITS:
             j += 1
         kind = "FLOAT"
     if j < n and text[j] in "eE":
         k = j + 1
         if k < n and text[k] in "+-":
             k += 1
-        if k < n and text[k].isdigit():
-            while k < n and text[k].isdigit():
+        if k < n and text[k] in DIGITS:
+            while k < n and text[k] in DIGITS:
                 k += 1
             j = k
             kind = "FLOAT"

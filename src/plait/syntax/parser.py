@@ -180,11 +180,8 @@ def _parse_program(text: str, filename: str) -> ProgramAST:
         term_tree = clause_tree.children[0]
         meta = clause_tree.meta
         span = _span(text, filename, meta.start_pos, meta.end_pos) if not meta.empty else None
-        term = _ToTerm().transform(term_tree) if isinstance(term_tree, Tree) else _ToTerm().transform(Tree("x", [term_tree])).children[0]
-        try:
-            items.append(classify(term, span))
-        except VisitError as e:  # pragma: no cover - transformer errors are wrapped by lark
-            raise e.orig_exc from None
+        term = _transform(term_tree, text, filename, span)
+        items.append(classify(term, span))
     return ProgramAST(tuple(items), filename)
 
 
@@ -204,10 +201,22 @@ def parse_term(text: str) -> Term:
         raise _convert_error(err, src, "<term>") from None
     if len(tree.children) != 1:
         raise ParseError(f"expected exactly one term, got {len(tree.children)}: {text!r}")
-    term_tree = tree.children[0].children[0]
-    if isinstance(term_tree, Tree):
-        return _ToTerm().transform(term_tree)
-    return _ToTerm().transform(Tree("x", [term_tree])).children[0]
+    return _transform(tree.children[0].children[0], src, "<term>", None)
+
+
+def _transform(term_tree, text: str, filename: str, span: SourceSpan | None) -> Term:
+    """Parse tree -> Term; errors raised inside lark's transformer are unwrapped."""
+    try:
+        if isinstance(term_tree, Tree):
+            return _ToTerm().transform(term_tree)
+        return _ToTerm().transform(Tree("x", [term_tree])).children[0]
+    except VisitError as e:
+        orig = e.orig_exc
+        if isinstance(orig, ParseError | ProgramError):
+            raise orig from None
+        if isinstance(orig, RecursionError):
+            raise
+        raise ParseError(f"cannot read this clause: {orig}", span) from None
 
 
 def _is_prob_annotation(t: Term) -> bool:
