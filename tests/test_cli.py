@@ -45,12 +45,15 @@ def test_check_and_ground(capsys):
     assert code == 0 and "path(a,b) :- edge(a,b)." in out
 
 
-@pytest.mark.parametrize("text,needle", [
-    ("p :- q(.\n", "error: unexpected"),
-    ("p :- foo.\nquery(p).\n", "error: unknown predicate foo/0"),
-    ("2::a.\nquery(a).\n", "outside [0, 1]"),
-    ("nat(0).\nnat(s(X)) :- nat(X).\nquery(nat(X)).\n", "nat/1"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("p :- q(.\n", "error: unexpected"),
+        ("p :- foo.\nquery(p).\n", "error: unknown predicate foo/0"),
+        ("2::a.\nquery(a).\n", "outside [0, 1]"),
+        ("nat(0).\nnat(s(X)) :- nat(X).\nquery(nat(X)).\n", "nat/1"),
+    ],
+)
 def test_program_errors_exit_1_with_location(capsys, tmp_path, text, needle):
     f = tmp_path / "bad.pl"
     f.write_text(text)
@@ -75,8 +78,10 @@ def test_timeout_option(capsys, tmp_path):
     assert code == 1 and ("within 0.5 s" in err or "nested deeper" in err)
 
 
-@pytest.mark.skipif(shutil.which("plait") is None and not (Path(sys.executable).parent / "plait").exists(),
-                    reason="plait entry point not installed")
+@pytest.mark.skipif(
+    shutil.which("plait") is None and not (Path(sys.executable).parent / "plait").exists(),
+    reason="plait entry point not installed",
+)
 def test_installed_entry_point():
     exe = shutil.which("plait") or str(Path(sys.executable).parent / "plait")
     proc = subprocess.run([exe, "query", str(EXAMPLE)], capture_output=True, text=True, timeout=120)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import plait
+from conformance_util import CORPUS, normalize_atom, read_expected
 from plait.circuit.klay_backend import klay_available
 from plait.compiled import compile_ground_program
 from plait.errors import (
@@ -27,7 +28,6 @@ from plait.errors import (
     ProgramError,
     UnknownPredicateError,
 )
-from conformance_util import CORPUS, read_expected, normalize_atom
 
 if not CORPUS.is_dir():  # pragma: no cover
     pytest.skip(f"conformance corpus not found at {CORPUS}", allow_module_level=True)
@@ -77,7 +77,7 @@ def test_skip_list_is_short_and_real():
     assert set(SKIP) <= set(PROGRAMS)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ground(name: str):
     prog = plait.Program.from_file(CORPUS / name)
     return prog.ground()

@@ -51,8 +51,10 @@ def run_deep(fn: Callable[[], T], what: str) -> T:
 
         if isinstance(e, RecursionError) or "maximum recursion depth" in str(e):
             cls = ParseError if what == "parse" else GroundingLimitError
-            raise cls(f"{what}: the program nests too deeply for the interpreter",
-                      hint="split very long clauses or bound the recursion") from None
+            raise cls(
+                f"{what}: the program nests too deeply for the interpreter",
+                hint="split very long clauses or bound the recursion",
+            ) from None
         if isinstance(e, MemoryError):
             raise GroundingLimitError(f"{what}: out of memory", hint="the program grounds to too many atoms") from None
         raise e

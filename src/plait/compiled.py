@@ -34,9 +34,16 @@ class CompiledQuery(torch.nn.Module):
     [0.65]
     """
 
-    def __init__(self, circuit: torch.nn.Module, variables: VariableMap, queries: Sequence[tuple[Term, bool]],
-                 has_evidence: bool, labels: Sequence[Term | None], group_labels: Sequence[Sequence[Term]],
-                 dtype: torch.dtype = torch.float64) -> None:
+    def __init__(
+        self,
+        circuit: torch.nn.Module,
+        variables: VariableMap,
+        queries: Sequence[tuple[Term, bool]],
+        has_evidence: bool,
+        labels: Sequence[Term | None],
+        group_labels: Sequence[Sequence[Term]],
+        dtype: torch.dtype = torch.float64,
+    ) -> None:
         super().__init__()
         self.circuit = circuit
         self.variables = variables
@@ -56,8 +63,9 @@ class CompiledQuery(torch.nn.Module):
     def ad_probs(self) -> list[torch.Tensor]:
         return [getattr(self, f"ad_probs{i}") for i in range(len(self.variables.group_probs))]
 
-    def leaf_weights(self, fact_probs: torch.Tensor | None = None,
-                     ad_probs: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+    def leaf_weights(
+        self, fact_probs: torch.Tensor | None = None, ad_probs: Sequence[torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """Variable weights ``[..., n_vars]``: facts first, then each AD's sequential coins."""
         fp = self.fact_probs if fact_probs is None else fact_probs
         aps = self.ad_probs if ad_probs is None else list(ad_probs)
@@ -72,8 +80,12 @@ class CompiledQuery(torch.nn.Module):
             parts = [p if p.dim() > 1 else p.expand(*shape, p.shape[-1]) for p in parts]
         return torch.cat(parts, dim=-1)
 
-    def forward(self, fact_probs: torch.Tensor | None = None, ad_probs: Sequence[torch.Tensor] | None = None,
-                semiring: str | Semiring = LOG_PROBABILITY) -> torch.Tensor:
+    def forward(
+        self,
+        fact_probs: torch.Tensor | None = None,
+        ad_probs: Sequence[torch.Tensor] | None = None,
+        semiring: str | Semiring = LOG_PROBABILITY,
+    ) -> torch.Tensor:
         sr = get_semiring(semiring)
         w = self.leaf_weights(fact_probs, ad_probs)
         values = self.circuit(w, sr)
@@ -104,8 +116,9 @@ BACKENDS = ("layered", "klay")
 CYCLE_METHODS = ("break", "tp")
 
 
-def compile_ground_program(program: GroundProgram, dtype: torch.dtype = torch.float64,
-                           backend: str = "layered", cycles: str = "break") -> CompiledQuery:
+def compile_ground_program(
+    program: GroundProgram, dtype: torch.dtype = torch.float64, backend: str = "layered", cycles: str = "break"
+) -> CompiledQuery:
     """Lineage -> SDD -> tensor circuit.
 
     ``backend`` is ``"layered"`` (plait's own) or ``"klay"``; ``cycles`` chooses how

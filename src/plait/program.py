@@ -60,8 +60,13 @@ class Program:
         """The relevant ground program for ``queries`` (default: the program's query/1 facts)."""
         return ground_program(self.database, self.limits, _query_terms(queries))
 
-    def compile(self, queries: str | Term | list[str | Term] | None = None,
-                dtype: torch.dtype = torch.float64, backend: str = "layered", cycles: str = "break") -> CompiledQuery:
+    def compile(
+        self,
+        queries: str | Term | list[str | Term] | None = None,
+        dtype: torch.dtype = torch.float64,
+        backend: str = "layered",
+        cycles: str = "break",
+    ) -> CompiledQuery:
         """Ground and compile once; evaluate the result as often as you like.
 
         ``backend``: ``"layered"`` (plait's circuit evaluator, all semirings) or
@@ -70,8 +75,13 @@ class Program:
         """
         return compile_ground_program(self.ground(queries), dtype, backend, cycles)
 
-    def query(self, queries: str | Term | list[str | Term] | None = None, dtype: torch.dtype = torch.float64,
-              backend: str = "layered", semiring: str = "log") -> dict[str, torch.Tensor]:
+    def query(
+        self,
+        queries: str | Term | list[str | Term] | None = None,
+        dtype: torch.dtype = torch.float64,
+        backend: str = "layered",
+        semiring: str = "log",
+    ) -> dict[str, torch.Tensor]:
         """Probabilities of the queries (given the program's evidence), keyed by atom as ProbLog writes it.
 
         ``semiring`` is ``"log"`` (default: no underflow) or ``"probability"``.

@@ -60,7 +60,9 @@ class KlayCircuit(torch.nn.Module):
         elif sr is LOG_PROBABILITY:
             out = self.log(torch.log(w), torch.log1p(-w))
         else:
-            raise InferenceError(f"the klay backend does not support the {sr.name} semiring",
-                                 hint="use backend='layered' for max-product and boolean evaluation")
+            raise InferenceError(
+                f"the klay backend does not support the {sr.name} semiring",
+                hint="use backend='layered' for max-product and boolean evaluation",
+            )
         out = out.reshape(w.shape[0], -1)
         return out.squeeze(0) if squeeze else out

@@ -26,8 +26,13 @@ __all__ = ["LayeredCircuit", "from_sdd"]
 class LayeredCircuit(torch.nn.Module):
     """A multi-rooted circuit: ``forward(weights [B, n_vars]) -> [B, n_roots]``."""
 
-    def __init__(self, n_vars: int, layers: Sequence[tuple[list[int], list[int], list[int], int]],
-                 roots: Sequence[int], size: int) -> None:
+    def __init__(
+        self,
+        n_vars: int,
+        layers: Sequence[tuple[list[int], list[int], list[int], int]],
+        roots: Sequence[int],
+        size: int,
+    ) -> None:
         super().__init__()
         self.n_vars = n_vars
         self.size = size
@@ -56,7 +61,9 @@ class LayeredCircuit(torch.nn.Module):
         if w.shape[-1] != self.n_vars:
             from ..errors import InferenceError
 
-            raise InferenceError(f"the circuit has {self.n_vars} variables but got weights of shape {tuple(weights.shape)}")
+            raise InferenceError(
+                f"the circuit has {self.n_vars} variables but got weights of shape {tuple(weights.shape)}"
+            )
         batch = w.shape[0]
         consts = w.new_tensor([sr.one, sr.zero]).expand(batch, 2)
         pieces = [sr.positive(w), sr.negative(w), consts]

@@ -34,14 +34,34 @@ def _parser() -> argparse.ArgumentParser:
 
     def limits(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("file", metavar="FILE", help="program file (ProbLog syntax)")
-        sp.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                        help="stop grounding after this many seconds (default: no limit)")
-        sp.add_argument("--max-depth", type=int, default=defaults.max_depth, metavar="N",
-                        help=f"maximum nesting of recursive calls while grounding (default {defaults.max_depth})")
-        sp.add_argument("--max-term-depth", type=int, default=defaults.max_term_depth, metavar="N",
-                        help=f"maximum nesting of ground terms (default {defaults.max_term_depth})")
-        sp.add_argument("--max-atoms", type=int, default=defaults.max_nodes, metavar="N",
-                        help=f"maximum ground atoms and choices (default {defaults.max_nodes})")
+        sp.add_argument(
+            "--timeout",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="stop grounding after this many seconds (default: no limit)",
+        )
+        sp.add_argument(
+            "--max-depth",
+            type=int,
+            default=defaults.max_depth,
+            metavar="N",
+            help=f"maximum nesting of recursive calls while grounding (default {defaults.max_depth})",
+        )
+        sp.add_argument(
+            "--max-term-depth",
+            type=int,
+            default=defaults.max_term_depth,
+            metavar="N",
+            help=f"maximum nesting of ground terms (default {defaults.max_term_depth})",
+        )
+        sp.add_argument(
+            "--max-atoms",
+            type=int,
+            default=defaults.max_nodes,
+            metavar="N",
+            help=f"maximum ground atoms and choices (default {defaults.max_nodes})",
+        )
 
     q = sub.add_parser("query", help="print the probability of every query")
     limits(q)
@@ -65,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code) if isinstance(e.code, int) else 2
     from ..program import Program
 
-    limits = Limits(max_depth=args.max_depth, max_term_depth=args.max_term_depth, max_nodes=args.max_atoms,
-                    timeout=args.timeout)
+    limits = Limits(
+        max_depth=args.max_depth, max_term_depth=args.max_term_depth, max_nodes=args.max_atoms, timeout=args.timeout
+    )
     path = Path(args.file)
     if not path.is_file():
         print(f"plait: error: no such file: {args.file}", file=sys.stderr)
@@ -76,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             gp = program.check()
             n_atoms = sum(1 for n in gp.nodes[1:] if n.kind == "derived")
-            print(f"{args.file}: ok ({len(gp.queries)} queries, {len(gp.evidence)} evidence, "
-                  f"{n_atoms} ground atoms, {len(gp.nodes) - 1 - n_atoms} probabilistic choices)")
+            print(
+                f"{args.file}: ok ({len(gp.queries)} queries, {len(gp.evidence)} evidence, "
+                f"{n_atoms} ground atoms, {len(gp.nodes) - 1 - n_atoms} probabilistic choices)"
+            )
             return 0
         if args.command == "ground":
             print(program.ground().describe())
@@ -105,8 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug in plait, not in the user's program
         if os.environ.get("PLAIT_DEBUG"):
             raise
-        print(f"{args.file}: internal error: {type(e).__name__}: {e} "
-              "(this is a bug in plait; set PLAIT_DEBUG=1 for a traceback and please report it)", file=sys.stderr)
+        print(
+            f"{args.file}: internal error: {type(e).__name__}: {e} "
+            "(this is a bug in plait; set PLAIT_DEBUG=1 for a traceback and please report it)",
+            file=sys.stderr,
+        )
         return 1
 
 

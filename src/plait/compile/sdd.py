@@ -52,8 +52,13 @@ def _used_leaves(lineage: Lineage) -> set[int]:
     return used
 
 
-def compile_sdd(lineage: Lineage, max_iterations: int = 10_000, minimize: bool = True,
-                minimize_above: int = 200_000, vtree: str = "right") -> SddCompilation:
+def compile_sdd(
+    lineage: Lineage,
+    max_iterations: int = 10_000,
+    minimize: bool = True,
+    minimize_above: int = 200_000,
+    vtree: str = "right",
+) -> SddCompilation:
     """Compile every atom of ``lineage`` to an SDD.
 
     ``vtree`` is the initial vtree type ("right", "balanced", "left", ...).
@@ -160,8 +165,7 @@ def compile_sdd(lineage: Lineage, max_iterations: int = 10_000, minimize: bool =
                 f.ref()
                 lit_sdd[nid] = f
             # only atoms with a body outside the component can become true first
-            start = [m for m in c.nodes
-                     if any(all(abs(x) not in members for x in b) for b in prog.nodes[m].bodies)]
+            start = [m for m in c.nodes if any(all(abs(x) not in members for x in b) for b in prog.nodes[m].bodies)]
             queue = deque(start)
             queued = set(start)
             steps = 0
@@ -169,7 +173,8 @@ def compile_sdd(lineage: Lineage, max_iterations: int = 10_000, minimize: bool =
                 steps += 1
                 if steps > max_iterations * len(c.nodes):
                     raise CompilationError(
-                        f"TP-compilation of a recursive component did not converge in {max_iterations} rounds")
+                        f"TP-compilation of a recursive component did not converge in {max_iterations} rounds"
+                    )
                 nid = queue.popleft()
                 queued.discard(nid)
                 new = definition(nid)

@@ -53,7 +53,7 @@ def assign_variables(program: GroundProgram, used: set[int]) -> VariableMap:
             groups_used[node.group] = max(groups_used.get(node.group, 0), node.index + 1)
     group_ids, group_vars, group_probs = [], [], []
     choice_of: dict[int, tuple[int, int]] = {}
-    for pos, (g, k) in enumerate(sorted(groups_used.items())):
+    for g, k in sorted(groups_used.items()):
         group_ids.append(g)
         group_vars.append(tuple(range(n, n + k)))
         group_probs.append(program.groups[g].probs[:k])
@@ -63,8 +63,17 @@ def assign_variables(program: GroundProgram, used: set[int]) -> VariableMap:
         node = program.nodes[nid]
         if node.kind == CHOICE:
             choice_of[nid] = (group_pos[node.group], node.index)
-    return VariableMap(n, tuple(coin_nodes), tuple(coin_vars), tuple(coin_probs), tuple(group_ids),
-                       tuple(group_vars), tuple(group_probs), node_var, choice_of)
+    return VariableMap(
+        n,
+        tuple(coin_nodes),
+        tuple(coin_vars),
+        tuple(coin_probs),
+        tuple(group_ids),
+        tuple(group_vars),
+        tuple(group_probs),
+        node_var,
+        choice_of,
+    )
 
 
 def choice_weights(probs: torch.Tensor) -> torch.Tensor:

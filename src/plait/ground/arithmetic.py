@@ -122,8 +122,16 @@ UNARY = {
     "\\": lambda a: (_need_int("\\", a), ~a)[1],
 }
 
-CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf, "infinite": math.inf, "nan": math.nan,
-             "epsilon": 2.220446049250313e-16, "max_tagged_integer": (1 << 60) - 1, "random": None}
+CONSTANTS = {
+    "pi": math.pi,
+    "e": math.e,
+    "inf": math.inf,
+    "infinite": math.inf,
+    "nan": math.nan,
+    "epsilon": 2.220446049250313e-16,
+    "max_tagged_integer": (1 << 60) - 1,
+    "random": None,
+}
 
 
 def evaluate(t: Term, s: Subst) -> Number:
@@ -149,8 +157,10 @@ def evaluate(t: Term, s: Subst) -> Number:
                 return CONSTANTS[t.functor]
         except (ValueError, OverflowError, ZeroDivisionError, TypeError) as e:
             raise CallModeError(f"arithmetic error in {t}: {e}") from None
-        raise CallModeError(f"arithmetic: unknown function {t.functor}/{n} in {t}",
-                            hint="arithmetic supports + - * / // mod rem ** ^ min max abs sqrt exp log ...")
+        raise CallModeError(
+            f"arithmetic: unknown function {t.functor}/{n} in {t}",
+            hint="arithmetic supports + - * / // mod rem ** ^ min max abs sqrt exp log ...",
+        )
     raise CallModeError(f"arithmetic: {t} is not a number")
 
 

@@ -114,8 +114,12 @@ def _not_identical(args, s):
         yield s
 
 
-for _op, _test in (("@<", lambda c: c < 0), ("@>", lambda c: c > 0), ("@=<", lambda c: c <= 0),
-                   ("@>=", lambda c: c >= 0)):
+for _op, _test in (
+    ("@<", lambda c: c < 0),
+    ("@>", lambda c: c > 0),
+    ("@=<", lambda c: c <= 0),
+    ("@>=", lambda c: c >= 0),
+):
 
     def _mk(test):
         def fn(args, s):
@@ -183,7 +187,9 @@ def _between(args, s):
     lo = _int_arg(args[0], s, "between/3", 1)
     hi_t = walk(args[1], s)
     if lo is None or isinstance(hi_t, Var):
-        raise CallModeError("between/3: the bounds must be bound integers", hint="call between(Low, High, X) with Low and High known")
+        raise CallModeError(
+            "between/3: the bounds must be bound integers", hint="call between(Low, High, X) with Low and High known"
+        )
     if isinstance(hi_t, Struct) and hi_t.functor in ("inf", "infinite"):
         raise CallModeError("between/3 with an infinite upper bound would ground forever", hint="give a finite bound")
     hi = _int_arg(hi_t, s, "between/3", 2)
@@ -473,8 +479,10 @@ def _length(args, s):
         if n.value >= len(items):
             yield from _yield_unify(tail, mk_list([fresh_var() for _ in range(n.value - len(items))]), s)
         return
-    raise CallModeError("length/2: the list is partial and the length unbound, so there are infinitely many answers",
-                        hint="bind the length or the list")
+    raise CallModeError(
+        "length/2: the list is partial and the length unbound, so there are infinitely many answers",
+        hint="bind the length or the list",
+    )
 
 
 @builtin("member", 2, library=True)

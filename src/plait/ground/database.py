@@ -22,13 +22,57 @@ FACT, RULE, AD = "fact", "rule", "ad"
 
 # Predicates plait implements itself that a program may not redefine.
 PROTECTED = {
-    ("=", 2), ("\\=", 2), ("==", 2), ("\\==", 2), ("is", 2), ("<", 2), (">", 2), ("=<", 2), (">=", 2),
-    ("=:=", 2), ("=\\=", 2), ("@<", 2), ("@>", 2), ("@=<", 2), ("@>=", 2), ("compare", 3), ("var", 1),
-    ("nonvar", 1), ("atom", 1), ("number", 1), ("integer", 1), ("float", 1), ("atomic", 1), ("compound", 1),
-    ("callable", 1), ("is_list", 1), ("ground", 1), ("functor", 3), ("arg", 3), ("=..", 2), ("copy_term", 2),
-    ("between", 3), ("succ", 2), ("plus", 3), ("findall", 3), ("forall", 2), ("call", 1), ("call", 2),
-    ("call", 3), ("call", 4), ("call", 5), ("call", 6), ("\\+", 1), ("not", 1), (",", 2), (";", 2),
-    ("->", 2), ("true", 0), ("fail", 0), ("false", 0), ("length", 2),
+    ("=", 2),
+    ("\\=", 2),
+    ("==", 2),
+    ("\\==", 2),
+    ("is", 2),
+    ("<", 2),
+    (">", 2),
+    ("=<", 2),
+    (">=", 2),
+    ("=:=", 2),
+    ("=\\=", 2),
+    ("@<", 2),
+    ("@>", 2),
+    ("@=<", 2),
+    ("@>=", 2),
+    ("compare", 3),
+    ("var", 1),
+    ("nonvar", 1),
+    ("atom", 1),
+    ("number", 1),
+    ("integer", 1),
+    ("float", 1),
+    ("atomic", 1),
+    ("compound", 1),
+    ("callable", 1),
+    ("is_list", 1),
+    ("ground", 1),
+    ("functor", 3),
+    ("arg", 3),
+    ("=..", 2),
+    ("copy_term", 2),
+    ("between", 3),
+    ("succ", 2),
+    ("plus", 3),
+    ("findall", 3),
+    ("forall", 2),
+    ("call", 1),
+    ("call", 2),
+    ("call", 3),
+    ("call", 4),
+    ("call", 5),
+    ("call", 6),
+    ("\\+", 1),
+    ("not", 1),
+    (",", 2),
+    (";", 2),
+    ("->", 2),
+    ("true", 0),
+    ("fail", 0),
+    ("false", 0),
+    ("length", 2),
 }
 
 
@@ -120,8 +164,9 @@ def _probability_literal(prob: Term, span: SourceSpan | None) -> None:
             raise ProgramError(f"probability {v} is outside [0, 1]", span, "write a probability between 0 and 1")
 
 
-def build_database(ast: ProgramAST, base_dir: Path | None = None, _seen: set[Path] | None = None,
-                   db: ClauseDB | None = None) -> ClauseDB:
+def build_database(
+    ast: ProgramAST, base_dir: Path | None = None, _seen: set[Path] | None = None, db: ClauseDB | None = None
+) -> ClauseDB:
     """Index the clauses of ``ast``; run its directives (consult, unknown/1, ...)."""
     db = db if db is not None else ClauseDB()
     seen = _seen if _seen is not None else set()
@@ -270,8 +315,11 @@ def _resolve_path(name: str, base_dir: Path | None, suffixes: tuple[str, ...]) -
 def _consult(name: str, d: Directive, db: ClauseDB, base_dir: Path | None, seen: set[Path]) -> None:
     path = _resolve_path(name, base_dir, (".pl", ".plait"))
     if path is None:
-        raise ProgramError(f"consult: cannot find the file '{name}'", d.span,
-                           "file names are relative to the consulting file; '.pl' is added if missing")
+        raise ProgramError(
+            f"consult: cannot find the file '{name}'",
+            d.span,
+            "file names are relative to the consulting file; '.pl' is added if missing",
+        )
     if path in seen:
         return
     seen.add(path)

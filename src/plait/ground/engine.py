@@ -208,8 +208,11 @@ class Grounder:
         except CallModeError as e:
             raise ProgramError(f"cannot evaluate the probability {resolve(t, s)}: {e.message}", c.span) from None
         if not (0.0 <= p <= 1.0) or p != p:
-            raise ProgramError(f"probability {p} is outside [0, 1] in a clause for {_sig(c.head)}", c.span,
-                               "probabilities must lie between 0 and 1")
+            raise ProgramError(
+                f"probability {p} is outside [0, 1] in a clause for {_sig(c.head)}",
+                c.span,
+                "probabilities must lie between 0 and 1",
+            )
         return float(p)
 
     # ------------------------------------------------------------ solving
@@ -300,8 +303,11 @@ class Grounder:
             if self.db.unknown_fail:
                 return
             similar = sorted(f"{p}/{a}" for (p, a) in self.db.predicates if p == name)
-            hint = (f"{name} is defined with arity {', '.join(similar)}" if similar
-                    else "define it, or add ':- unknown(fail).' to make unknown predicates fail")
+            hint = (
+                f"{name} is defined with arity {', '.join(similar)}"
+                if similar
+                else "define it, or add ':- unknown(fail).' to make unknown predicates fail"
+            )
             raise UnknownPredicateError(f"unknown predicate {name}/{n}", hint=hint)
         goal_r = resolve(goal, s)
         if pred.only_facts:
@@ -321,7 +327,11 @@ class Grounder:
             if isinstance(first, Var):
                 positions = range(len(clauses))
             else:
-                k = Struct(first.functor, (Int(len(first.args)),)) if isinstance(first, Struct) and first.args else first
+                k = (
+                    Struct(first.functor, (Int(len(first.args)),))
+                    if isinstance(first, Struct) and first.args
+                    else first
+                )
                 hit = pred.index.get(k, [])
                 positions = sorted(hit + pred.var_first) if pred.var_first else hit
         else:
@@ -376,7 +386,7 @@ class Grounder:
         return NonStratifiedError(
             f"{_sig(t.goal)} depends on itself through negation, findall or an aggregate ({t.goal})",
             hint="the program is not stratified: a goal under \\+ or findall must not call back into the "
-                 "predicate being defined",
+            "predicate being defined",
         )
 
     def _evaluate(self, t: Table) -> None:
@@ -449,8 +459,11 @@ class Grounder:
         probs = tuple(self._prob(rename(p, mapping), s, c) for p, _ in c.ad_heads)
         total = sum(probs)
         if total > 1.0 + 1e-9:
-            raise ProgramError(f"the probabilities of an annotated disjunction sum to {total:g} > 1", c.span,
-                               "the heads are mutually exclusive; their probabilities must sum to at most 1")
+            raise ProgramError(
+                f"the probabilities of an annotated disjunction sum to {total:g} > 1",
+                c.span,
+                "the heads are mutually exclusive; their probabilities must sum to at most 1",
+            )
         labels = tuple(resolve(rename(h, mapping), s) for _, h in c.ad_heads)
         ikey = variant_key(Struct("i", tuple(resolve(mapping.get(v, v), s) for v in c.vars)))
         return self.choice(("ad", c.cid, ikey), probs, labels, c.ad_index)
@@ -532,7 +545,7 @@ class Grounder:
             raise GroundingError(
                 f"the condition of if-then-else ({resolve(cond, s)}) is probabilistic",
                 hint="if-then-else commits to the first solution, which is only defined for deterministic conditions; "
-                     "write (C, T ; \\+C, E) instead",
+                "write (C, T ; \\+C, E) instead",
             )
         yield from self.solve(then, s1)
 
@@ -618,11 +631,17 @@ class Grounder:
         spec = walk(args[0], s)
         if isinstance(spec, Struct) and spec.functor == "count" and not spec.args:
             kind, template = "count", TRUE
-        elif isinstance(spec, Struct) and len(spec.args) == 1 and spec.functor in ("count", "sum", "max", "min", "bag", "set"):
+        elif (
+            isinstance(spec, Struct)
+            and len(spec.args) == 1
+            and spec.functor in ("count", "sum", "max", "min", "bag", "set")
+        ):
             kind, template = spec.functor, spec.args[0]
         else:
-            raise CallModeError(f"aggregate_all/3: unsupported aggregate {resolve(spec, s)}",
-                                hint="use count, count(T), sum(E), max(E), min(E), bag(T) or set(T)")
+            raise CallModeError(
+                f"aggregate_all/3: unsupported aggregate {resolve(spec, s)}",
+                hint="use count, count(T), sum(E), max(E), min(E), bag(T) or set(T)",
+            )
         for out, body in self._subsets(template, args[1], s):
             if kind == "count":
                 value: Term | None = Int(len(out))
@@ -660,7 +679,7 @@ class Grounder:
             return
         n = lengths.pop()
         s0 = s
-        for (items, tail), a in zip(lists, args[1:]):
+        for (_items, tail), a in zip(lists, args[1:]):
             if tail != NIL:
                 s0 = unify(a, mk_list([fresh_var() for _ in range(n)]), s0)
                 if s0 is None:
@@ -709,7 +728,9 @@ class Grounder:
             pred = self.db.predicates.get((head.functor, len(head.args)))
             preds = [pred] if pred is not None else []
         elif isinstance(head, Var):
-            preds = [p for k, p in self.db.predicates.items() if k not in (("query", 1), ("evidence", 1), ("evidence", 2))]
+            preds = [
+                p for k, p in self.db.predicates.items() if k not in (("query", 1), ("evidence", 1), ("evidence", 2))
+            ]
         else:
             raise CallModeError(f"clause/{len(args)}: the head must be a callable term, got {head}")
         for c in (c for p in preds for c in p.clauses):
@@ -794,7 +815,9 @@ class Grounder:
         return out
 
 
-def _query_terms(g: Grounder) -> tuple[list[tuple[Term, SourceSpan | None]], list[tuple[Term, bool, SourceSpan | None]]]:
+def _query_terms(
+    g: Grounder,
+) -> tuple[list[tuple[Term, SourceSpan | None]], list[tuple[Term, bool, SourceSpan | None]]]:
     queries = [(args[0], span) for args, span in g.directive_terms("query", 1)]
     evidence: list[tuple[Term, bool, SourceSpan | None]] = []
     for args, span in g.directive_terms("evidence", 1):

@@ -109,7 +109,7 @@ def build_lineage(program: GroundProgram) -> Lineage:
                                     f"{format_term(a) if a is not None else m} depends on the negation of "
                                     f"{format_term(b) if b is not None else -d}, which depends back on it",
                                     hint="the program is not stratified; plait (like ProbLog) needs every negated "
-                                         "goal to be fully defined before it is negated",
+                                    "goal to be fully defined before it is negated",
                                 )
                 comps.append(Component(tuple(sorted(members)), cyclic))
             if work:

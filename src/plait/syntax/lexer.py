@@ -97,8 +97,22 @@ def _read_quoted(text: str, pos: int, quote: str, filename: str) -> tuple[str, i
     out: list[str] = []
     i = pos + 1
     n = len(text)
-    escapes = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", '"': '"', "`": "`", "a": "\a", "b": "\b", "f": "\f",
-               "v": "\v", "r": "\r", "0": "\0", "e": "\x1b", "s": " "}
+    escapes = {
+        "n": "\n",
+        "t": "\t",
+        "\\": "\\",
+        "'": "'",
+        '"': '"',
+        "`": "`",
+        "a": "\a",
+        "b": "\b",
+        "f": "\f",
+        "v": "\v",
+        "r": "\r",
+        "0": "\0",
+        "e": "\x1b",
+        "s": " ",
+    }
     while i < n:
         c = text[i]
         if c == quote:
@@ -254,8 +268,13 @@ def tokenize(text: str, filename: str = "<string>") -> Iterator[Token]:
             i = j
             continue
         shown = c if c.isprintable() else repr(c)
-        raise _error(text, i, filename, f"unexpected character '{shown}'",
-                     "plait programs use ASCII Prolog syntax outside quoted atoms and strings")
+        raise _error(
+            text,
+            i,
+            filename,
+            f"unexpected character '{shown}'",
+            "plait programs use ASCII Prolog syntax outside quoted atoms and strings",
+        )
 
 
 def _read_number(text: str, i: int, filename: str) -> tuple[str, str, int]:

@@ -10,7 +10,7 @@ import functools
 from importlib import resources
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, VisitError, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from ..errors import ParseError, ProgramError, SourceSpan
 from .ast import ADClause, Clause, Directive, Item, NeuralClause, ProgramAST

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Union
 
 __all__ = [
     "Term",
@@ -113,7 +112,7 @@ class Struct:
         return format_term(self)
 
 
-Term = Union[Var, Struct, Int, Float, Str]
+Term = Var | Struct | Int | Float | Str
 
 NIL = Struct("[]")
 TRUE = Struct("true")
