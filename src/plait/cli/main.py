@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 from .. import __version__
@@ -83,7 +84,6 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse exits 2 on usage errors, 0 on --help
         return int(e.code) if isinstance(e.code, int) else 2
-    from ..program import Program
 
     limits = Limits(
         max_depth=args.max_depth, max_term_depth=args.max_term_depth, max_nodes=args.max_atoms, timeout=args.timeout
@@ -92,6 +92,51 @@ def main(argv: list[str] | None = None) -> int:
     if not path.is_file():
         print(f"plait: error: no such file: {args.file}", file=sys.stderr)
         return 2
+    if args.timeout is not None:
+        return _with_deadline(lambda: _run(args, path, limits), args.timeout, args.file)
+    return _run(args, path, limits)
+
+
+def _with_deadline(work, timeout: float, filename: str) -> int:
+    """Run ``work`` in a forked child; give up (exit 1) after ``timeout`` seconds.
+
+    Knowledge compilation can sit inside one long C call that holds the GIL, so
+    neither a signal handler nor another thread could stop it: a child process
+    can be killed.
+    """
+    if not hasattr(os, "fork"):  # pragma: no cover - non-POSIX: grounding still checks its deadline
+        return work()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            code = work()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    deadline = time.monotonic() + timeout + 1.0
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            print(
+                f"{filename}: error: gave up after the --timeout of {timeout:g} s "
+                "(hint: the program may be too large for exact inference; raise --timeout)",
+                file=sys.stderr,
+            )
+            return 1
+        time.sleep(0.02)
+
+
+def _run(args: argparse.Namespace, path: Path, limits: Limits) -> int:
+    from ..program import Program
+
     try:
         program = Program.from_file(path, limits=limits)
         if args.command == "check":
@@ -138,5 +183,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-
-_ = math
