@@ -180,3 +180,12 @@ def test_public_surface():
         assert hasattr(plait, name), name
     assert issubclass(plait.ParseError, plait.PlaitError)
     assert issubclass(plait.UnknownPredicateError, plait.GroundingError)
+
+
+def test_deep_recursion_and_long_bodies_fall_back_to_the_big_stack():
+    chain = "0.5::e(0).\nq(N) :- N > 0, M is N - 1, q(M).\nq(0) :- e(0).\nquery(q(3000)).\n"
+    assert float(plait.Program.from_string(chain).query()["q(3000)"]) == pytest.approx(0.5)
+    n = 3000
+    body = ", ".join(f"f{i}" for i in range(n))
+    text = "".join(f"f{i}.\n" for i in range(n)) + f"all :- {body}.\nquery(all).\n"
+    assert float(plait.Program.from_string(text).query()["all"]) == 1.0

@@ -28,7 +28,7 @@ def resolve(t: Term, s: Subst) -> Term:
     """Apply ``s`` to ``t`` completely."""
     t = walk(t, s)
     if isinstance(t, Struct) and not t._ground:
-        return Struct(t.functor, tuple(resolve(a, s) for a in t.args))
+        return Struct(t.functor, tuple([resolve(a, s) for a in t.args]))
     return t
 
 
@@ -89,7 +89,7 @@ def rename(t: Term, mapping: dict[Var, Var]) -> Term:
             v = mapping[t] = fresh_var(t.name)
         return v
     if isinstance(t, Struct) and not t._ground:
-        return Struct(t.functor, tuple(rename(a, mapping) for a in t.args))
+        return Struct(t.functor, tuple([rename(a, mapping) for a in t.args]))
     return t
 
 
@@ -106,7 +106,7 @@ def variant_key(t: Term) -> Term:
                 v = mapping[x] = Var("_", -(len(mapping) + 1))
             return v
         if isinstance(x, Struct) and not x._ground:
-            return Struct(x.functor, tuple(go(a) for a in x.args))
+            return Struct(x.functor, tuple([go(a) for a in x.args]))
         return x
 
     return go(t)

@@ -9,6 +9,8 @@ regular-expression lexer cannot express; they take one linear pass here.
 
 from __future__ import annotations
 
+import bisect
+import threading
 from collections.abc import Iterator
 
 from lark import Token
@@ -73,22 +75,29 @@ class PrologLexer(Lexer):
         self.lexer_conf = lexer_conf
 
     def lex(self, data: str) -> Iterator[Token]:
-        yield from tokenize(data)
+        bounds: list[tuple[int, int]] = []
+        CLAUSE_BOUNDS.value = bounds
+        yield from tokenize(data, bounds=bounds)
 
 
 def _error(text: str, pos: int, filename: str, message: str, hint: str | None = None) -> ParseError:
     return ParseError(message, SourceSpan(text, pos, pos + 1, filename), hint)
 
 
-def _line_col(text: str, pos: int) -> tuple[int, int]:
-    line = text.count("\n", 0, pos) + 1
-    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-    return line, col
+class _Lines:
+    """Line/column of an offset by binary search over newline positions (O(log n) per token)."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+
+    def line_col(self, pos: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.starts, pos)
+        return line, pos - self.starts[line - 1] + 1
 
 
-def _tok(kind: str, value: str, text: str, start: int, end: int) -> Token:
-    line, col = _line_col(text, start)
-    end_line, end_col = _line_col(text, end)
+def _tok(kind: str, value: str, lines: _Lines, start: int, end: int) -> Token:
+    line, col = lines.line_col(start)
+    end_line, end_col = lines.line_col(end)
     return Token(kind, value, start, line, col, end_line, end_col, end)
 
 
@@ -141,7 +150,20 @@ def _read_quoted(text: str, pos: int, quote: str, filename: str) -> tuple[str, i
     raise _error(text, pos, filename, f"unclosed {kind}: no matching {quote}", f"close it with {quote}")
 
 
-def tokenize(text: str, filename: str = "<string>") -> Iterator[Token]:
+class _Bounds(threading.local):
+    value: list[tuple[int, int]] = []
+
+
+# (start, end) offsets of every clause of the text being parsed in this thread,
+# filled by the lexer: spans for the AST without lark's slower position tracking.
+CLAUSE_BOUNDS = _Bounds()
+
+
+def tokenize(text: str, filename: str = "<string>", bounds: list[tuple[int, int]] | None = None) -> Iterator[Token]:
+    if bounds is not None:
+        yield from _with_bounds(tokenize(text, filename), bounds)
+        return
+    lines = _Lines(text)
     i = 0
     n = len(text)
     prev: str | None = None
@@ -165,7 +187,7 @@ def tokenize(text: str, filename: str = "<string>") -> Iterator[Token]:
         infix_position = prev in TERM_END
         # full stop: '.' followed by whitespace, '%' or the end of the text
         if c == "." and (i + 1 == n or text[i + 1].isspace() or text[i + 1] == "%"):
-            yield _tok("END", ".", text, i, i + 1)
+            yield _tok("END", ".", lines, i, i + 1)
             prev = "END"
             i += 1
             continue
@@ -175,7 +197,7 @@ def tokenize(text: str, filename: str = "<string>") -> Iterator[Token]:
             kind, value, j = _read_number(text, j, filename)
             if c == "-":
                 value = "-" + value
-            yield _tok(kind, value, text, start, j)
+            yield _tok(kind, value, lines, start, j)
             prev = kind
             i = j
             continue
@@ -183,7 +205,7 @@ def tokenize(text: str, filename: str = "<string>") -> Iterator[Token]:
             j = i + 1
             while j < n and text[j] in ALNUM:
                 j += 1
-            yield _tok("VAR", text[i:j], text, start, j)
+            yield _tok("VAR", text[i:j], lines, start, j)
             prev = "VAR"
             i = j
             continue
@@ -193,7 +215,7 @@ def tokenize(text: str, filename: str = "<string>") -> Iterator[Token]:
                 j += 1
             name = text[i:j]
             if j < n and text[j] == "(":
-                yield _tok("FUNCT", name, text, start, j + 1)
+                yield _tok("FUNCT", name, lines, start, j + 1)
                 prev = "LPAR"
                 i = j + 1
                 continue
@@ -203,35 +225,35 @@ def tokenize(text: str, filename: str = "<string>") -> Iterator[Token]:
                 kind = PREFIX_TYPES[name]
             else:
                 kind = "NAME"
-            yield _tok(kind, name, text, start, j)
+            yield _tok(kind, name, lines, start, j)
             prev = kind
             i = j
             continue
         if c == "'":
             value, j = _read_quoted(text, i, "'", filename)
             if j < n and text[j] == "(":
-                yield _tok("FUNCT", value, text, start, j + 1)
+                yield _tok("FUNCT", value, lines, start, j + 1)
                 prev = "LPAR"
                 i = j + 1
                 continue
-            yield _tok("QATOM", value, text, start, j)
+            yield _tok("QATOM", value, lines, start, j)
             prev = "QATOM"
             i = j
             continue
         if c == '"':
             value, j = _read_quoted(text, i, '"', filename)
-            yield _tok("STRING", value, text, start, j)
+            yield _tok("STRING", value, lines, start, j)
             prev = "STRING"
             i = j
             continue
         if c in "()[],|!":
             kind = {"(": "LPAR", ")": "RPAR", "[": "LBRACK", "]": "RBRACK", ",": "COMMA", "|": "BAR", "!": "CUT"}[c]
-            yield _tok(kind, c, text, start, i + 1)
+            yield _tok(kind, c, lines, start, i + 1)
             prev = kind
             i += 1
             continue
         if c == ";":
-            yield _tok("SEMI", c, text, start, i + 1)
+            yield _tok("SEMI", c, lines, start, i + 1)
             prev = "SEMI"
             i += 1
             continue
@@ -253,7 +275,7 @@ def tokenize(text: str, filename: str = "<string>") -> Iterator[Token]:
                         j = i + k
                         break
             if not infix_position and j < n and text[j] == "(":
-                yield _tok("FUNCT", sym, text, start, j + 1)
+                yield _tok("FUNCT", sym, lines, start, j + 1)
                 prev = "LPAR"
                 i = j + 1
                 continue
@@ -263,7 +285,7 @@ def tokenize(text: str, filename: str = "<string>") -> Iterator[Token]:
                 kind = PREFIX_TYPES[sym]
             else:
                 kind = "SYMATOM"
-            yield _tok(kind, sym, text, start, j)
+            yield _tok(kind, sym, lines, start, j)
             prev = kind
             i = j
             continue
@@ -275,6 +297,17 @@ def tokenize(text: str, filename: str = "<string>") -> Iterator[Token]:
             f"unexpected character '{shown}'",
             "plait programs use ASCII Prolog syntax outside quoted atoms and strings",
         )
+
+
+def _with_bounds(tokens: Iterator[Token], bounds: list[tuple[int, int]]) -> Iterator[Token]:
+    start: int | None = None
+    for tok in tokens:
+        if tok.type == "END":
+            bounds.append((tok.start_pos if start is None else start, tok.end_pos))
+            start = None
+        elif start is None:
+            start = tok.start_pos
+        yield tok
 
 
 def _read_number(text: str, i: int, filename: str) -> tuple[str, str, int]:

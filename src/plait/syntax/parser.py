@@ -7,6 +7,7 @@ parser is built once (LALR) and reused.
 from __future__ import annotations
 
 import functools
+import threading
 from importlib import resources
 
 from lark import Lark, Token, Transformer, Tree, v_args
@@ -14,16 +15,31 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from ..errors import ParseError, ProgramError, SourceSpan
 from .ast import ADClause, Clause, Directive, Item, NeuralClause, ProgramAST
-from .lexer import PrologLexer
+from .lexer import CLAUSE_BOUNDS, PrologLexer
 from .terms import NIL, TRUE, Float, Int, Str, Struct, Term, Var, mk_list
 
 __all__ = ["parse_program", "parse_term", "classify"]
 
 
 @functools.lru_cache(maxsize=1)
+def _grammar() -> str:
+    return resources.files("plait.syntax").joinpath("grammar.lark").read_text()
+
+
+_per_thread = threading.local()
+
+
 def _parser() -> Lark:
-    grammar = resources.files("plait.syntax").joinpath("grammar.lark").read_text()
-    return Lark(grammar, parser="lalr", lexer=PrologLexer, propagate_positions=True, maybe_placeholders=False)
+    """An LALR parser that builds terms while parsing (no parse tree), one per thread.
+
+    The term builder keeps per-clause state (variable names), hence one per thread.
+    """
+    parser = getattr(_per_thread, "parser", None)
+    if parser is None:
+        parser = _per_thread.parser = Lark(
+            _grammar(), parser="lalr", lexer=PrologLexer, transformer=_ToTerm(), maybe_placeholders=False
+        )
+    return parser
 
 
 @v_args(inline=True)
@@ -56,6 +72,15 @@ class _ToTerm(Transformer):
 
     def name(self, tok):
         return Struct(str(tok))
+
+    def clause(self, term, _end):
+        # variables are local to a clause: start afresh for the next one
+        self.vars = {}
+        self.anon = 0
+        return term
+
+    def start(self, *clauses):
+        return list(clauses)
 
     qatom = name
 
@@ -167,20 +192,24 @@ def parse_program(text: str, filename: str = "<string>") -> ProgramAST:
 
 def _parse_program(text: str, filename: str) -> ProgramAST:
     parser = _parser()
+    parser.options.transformer.vars = {}
+    parser.options.transformer.anon = 0
     try:
-        tree = parser.parse(text)
+        terms = parser.parse(text)
     except ParseError as err:
         if err.span is not None:
             err.span = SourceSpan(text, err.span.start, err.span.end, filename)
         raise
+    except ProgramError:
+        raise
     except UnexpectedInput as err:
         raise _convert_error(err, text, filename) from None
+    except VisitError as err:
+        raise _unwrap(err, None) from None
+    bounds = CLAUSE_BOUNDS.value
     items: list[Item] = []
-    for clause_tree in tree.children:
-        term_tree = clause_tree.children[0]
-        meta = clause_tree.meta
-        span = _span(text, filename, meta.start_pos, meta.end_pos) if not meta.empty else None
-        term = _transform(term_tree, text, filename, span)
+    for i, term in enumerate(terms):
+        span = _span(text, filename, *bounds[i]) if i < len(bounds) else None
         items.append(classify(term, span))
     return ProgramAST(tuple(items), filename)
 
@@ -194,14 +223,25 @@ def parse_term(text: str) -> Term:
     src = text.rstrip()
     if not src.endswith("."):
         src += " ."
-    prog = _parser()
+    parser = _parser()
+    parser.options.transformer.vars = {}
+    parser.options.transformer.anon = 0
     try:
-        tree = prog.parse(src)
+        terms = parser.parse(src)
     except UnexpectedInput as err:
         raise _convert_error(err, src, "<term>") from None
-    if len(tree.children) != 1:
-        raise ParseError(f"expected exactly one term, got {len(tree.children)}: {text!r}")
-    return _transform(tree.children[0].children[0], src, "<term>", None)
+    except VisitError as err:
+        raise _unwrap(err, None) from None
+    if len(terms) != 1:
+        raise ParseError(f"expected exactly one term, got {len(terms)}: {text!r}")
+    return terms[0]
+
+
+def _unwrap(e: VisitError, span: SourceSpan | None) -> Exception:
+    orig = e.orig_exc
+    if isinstance(orig, ParseError | ProgramError | RecursionError):
+        return orig
+    return ParseError(f"cannot read this clause: {orig}", span)
 
 
 def _transform(term_tree, text: str, filename: str, span: SourceSpan | None) -> Term:

@@ -39,6 +39,9 @@ class Var:
     name: str
     uid: int = 0
 
+    def __hash__(self) -> int:
+        return hash(self.uid) if self.uid else hash(self.name)
+
     def __str__(self) -> str:
         return self.name if self.uid == 0 else f"_{self.uid}"
 
@@ -83,10 +86,14 @@ class Struct:
     _ground: bool = field(default=True, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        ground = True
+        for a in self.args:  # a plain loop: this runs for every term grounding builds
+            t = type(a)
+            if t is Var or (t is Struct and not a._ground):
+                ground = False
+                break
         object.__setattr__(self, "_hash", hash((self.functor, self.args)))
-        object.__setattr__(
-            self, "_ground", all(not isinstance(a, Var) and (not isinstance(a, Struct) or a._ground) for a in self.args)
-        )
+        object.__setattr__(self, "_ground", ground)
 
     def __hash__(self) -> int:
         return self._hash
