@@ -27,9 +27,7 @@ def _need_int(name: str, *xs: Number) -> None:
 def _div(a: Number, b: Number) -> Number:
     if b == 0:
         raise CallModeError("arithmetic: division by zero")
-    if isinstance(a, int) and isinstance(b, int) and a % b == 0:
-        return a // b
-    return a / b
+    return a / b  # always a float, as in ProbLog (4 / 2 is 2.0)
 
 
 def _intdiv(a: Number, b: Number) -> int:
