@@ -52,12 +52,38 @@ def _used_leaves(lineage: Lineage) -> set[int]:
     return used
 
 
-def compile_sdd(
+class _OverBudget(Exception):
+    pass
+
+
+def compile_sdd(lineage: Lineage, max_iterations: int = 10_000, strategy: str = "auto") -> SddCompilation:
+    """Compile every atom of ``lineage`` to an SDD.
+
+    ``strategy="auto"`` first tries a right-linear vtree in grounding order without
+    vtree search (fastest on reachability-like programs); if that grows past a
+    node budget it starts again with a balanced vtree and dynamic minimization
+    (which wins on densely connected programs such as social networks).
+    ``"right"`` and ``"balanced-minimize"`` force one of the two.
+    """
+    if strategy == "right":
+        return _compile_sdd(lineage, max_iterations, vtree="right", minimize=False)
+    if strategy == "balanced-minimize":
+        return _compile_sdd(lineage, max_iterations, vtree="balanced", minimize=True, minimize_above=0)
+    if strategy != "auto":
+        raise CompilationError(f"unknown SDD strategy {strategy!r}", hint="use auto, right or balanced-minimize")
+    try:
+        return _compile_sdd(lineage, max_iterations, vtree="right", minimize=False, budget=1_000_000)
+    except _OverBudget:
+        return _compile_sdd(lineage, max_iterations, vtree="balanced", minimize=True, minimize_above=0)
+
+
+def _compile_sdd(
     lineage: Lineage,
     max_iterations: int = 10_000,
     minimize: bool = True,
     minimize_above: int = 200_000,
     vtree: str = "right",
+    budget: int | None = None,
 ) -> SddCompilation:
     """Compile every atom of ``lineage`` to an SDD.
 
@@ -87,14 +113,20 @@ def compile_sdd(
         lit_sdd[nid] = f
     for node in lit_sdd.values():
         node.ref()
-    if minimize and any(c.cyclic and len(c.nodes) >= 4 for c in lineage.components):
+    if minimize and (minimize_above == 0 or any(c.cyclic and len(c.nodes) >= 4 for c in lineage.components)):
         # fixpoint iteration over large recursive components builds big SDDs
         # repeatedly; there the vtree search pays for itself from the start
         mgr.auto_gc_and_minimize_on()
     comp = SddCompilation(mgr, vmap, lit_sdd)
 
+    calls = [0]
+
     def combine(a: SddNode, b: SddNode, conj: bool) -> SddNode:
         """a op b, referenced; releases a (the running result) but not b."""
+        if budget is not None:
+            calls[0] += 1
+            if calls[0] & 63 == 0 and mgr.size() > budget:
+                raise _OverBudget
         r = (a & b) if conj else (a | b)
         r.ref()
         a.deref()
