@@ -18,8 +18,12 @@ first; only the call on the benchmark program is timed:
 - ProbLog: ``get_evaluatable("sdd").create_from(PrologFile(path)).evaluate()``
 
 i.e. parse + ground + compile + evaluate. Both run with the program's directory as
-the working directory (some corpus programs consult files relative to it).
-Import and start-up costs are measured and reported separately.
+the working directory (some corpus programs consult files relative to it). Calls
+under 1 s are repeated (``--repeat``, default 3) and the minimum is reported.
+Import and start-up costs are measured and reported separately. plait's source is
+copied at the start of the run and the workers import that copy, so edits to the
+working tree during a long run do not mix two versions (``--no-snapshot`` to
+disable).
 
 Usage (from the repository root)::
 
@@ -76,14 +80,14 @@ WARMUP_PROGRAM = "0.5::a. 0.4::b. c :- a, b. c :- \\+ a. query(c).\n"
 # disagreement shows up (see also the skip list in tests/test_conformance.py).
 KNOWN_NOTES = {
     "smokers_csv.pl": "ProbLog 2.3 quirk, not a plait bug: ProbLog itself gives smokes(bob) = 0.62021314 (plait's "
-                      "value, which also matches brute-force enumeration) when the program asks query(smokes(X)) "
-                      "or when the CSV rows are written as facts; only query(smokes(bob)) against the loaded, "
-                      "quoted-atom table gives 0.73289.",
+    "value, which also matches brute-force enumeration) when the program asks query(smokes(X)) "
+    "or when the CSV rows are written as facts; only query(smokes(bob)) against the loaded, "
+    "quoted-atom table gives 0.73289.",
     "smokers_db.pl": "same ProbLog quirk as smokers_csv.pl, for the SQLite table.",
     "scope_manipulation.pl": "plait bug/limitation: library(scope) is accepted but `:`/2 is an ordinary predicate, so "
-                             "queries on a conjunction or a list of scopes (`scope(3):(a,b)`, "
-                             "`[scope(1),scope(2)]:b`, `scope(1):c`) silently get 0 instead of 1 (or an error); "
-                             "plait also prints the key as `scope(3):((a,b))`.",
+    "queries on a conjunction or a list of scopes (`scope(3):(a,b)`, "
+    "`[scope(1),scope(2)]:b`, `scope(1):c`) silently get 0 instead of 1 (or an error); "
+    "plait also prints the key as `scope(3):((a,b))`.",
 }
 
 FAMILIES = ("grid", "grid_cyclic", "smokers")
@@ -95,16 +99,22 @@ FAMILY_TITLE = {
 FAMILY_START_STEP = {"grid": (2, 1), "grid_cyclic": (2, 1), "smokers": (4, 2)}
 FAMILY_MAX_N = {"grid": 30, "grid_cyclic": 30, "smokers": 200}
 QUICK_MAX_N = {"grid": 3, "grid_cyclic": 3, "smokers": 6}
-QUICK_CORPUS = ("00_trivial_and.pl", "4_bayesian_net.pl", "7_probabilistic_graph.pl",
-                "8_smokers_network.pl", "01_inconsistent.pl", "consult.pl")
+QUICK_CORPUS = (
+    "00_trivial_and.pl",
+    "4_bayesian_net.pl",
+    "7_probabilistic_graph.pl",
+    "8_smokers_network.pl",
+    "01_inconsistent.pl",
+    "consult.pl",
+)
 
 
 # ----------------------------------------------------------------------------------------
 # worker (runs in the subprocess)
 # ----------------------------------------------------------------------------------------
 
-def _worker(system: str, program: Path, result_file: Path, timeout: float, repeat: int,
-            mem_limit_gb: float) -> None:
+
+def _worker(system: str, program: Path, result_file: Path, timeout: float, repeat: int, mem_limit_gb: float) -> None:
     out: dict = {"system": system, "program": str(program)}
 
     def dump() -> None:
@@ -114,21 +124,26 @@ def _worker(system: str, program: Path, result_file: Path, timeout: float, repea
 
     if mem_limit_gb > 0:
         import resource
+
         limit = int(mem_limit_gb * 2**30)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
     # Phase times of the timed call (plait only), also written to a progress file at
     # each phase start so that the parent can tell in which phase a timeout hit.
+    # (pwrite on a descriptor opened once: a few microseconds, where write_text costs
+    # milliseconds on some file systems and would bias the timings.)
     phases: dict[str, float] = {}
-    progress_file = result_file.with_name("progress.json")
+    progress_fd = os.open(result_file.with_name("progress.json"), os.O_RDWR | os.O_CREAT, 0o600)
 
     def mark(phase: str) -> None:
-        progress_file.write_text(json.dumps({"phase": phase, "done": phases}))
+        os.pwrite(progress_fd, json.dumps({"phase": phase, "done": phases}).encode()[:4000].ljust(4096), 0)
 
     t0 = time.perf_counter()
     if system == "plait":
         import plait
         import plait.program as plait_program
+
+        out["module_file"] = plait.__file__
 
         # Time the two stages Program.query() goes through by wrapping the module-level
         # functions it calls (no behaviour change; skipped if they are renamed).
@@ -208,11 +223,11 @@ def _worker(system: str, program: Path, result_file: Path, timeout: float, repea
     except BaseException as e:  # noqa: BLE001 - MemoryError, RecursionError, SystemExit...
         signal.setitimer(signal.ITIMER_REAL, 0)
         msg = str(e).strip().replace("\n", " ")
-        out.update(status="error", seconds=time.perf_counter() - t0, error_type=type(e).__name__,
-                   error=msg[:400])
+        out.update(status="error", seconds=time.perf_counter() - t0, error_type=type(e).__name__, error=msg[:400])
     signal.setitimer(signal.ITIMER_REAL, 0)
     try:
         import resource
+
         out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     except Exception:  # noqa: BLE001
         pass
@@ -230,19 +245,53 @@ def _to_float(v) -> float:
 # parent side
 # ----------------------------------------------------------------------------------------
 
+# Set by main(): a copy of plait's source taken at the start of the run, put first on the
+# workers' PYTHONPATH, so that edits to the working tree during a long run do not mix
+# two versions of plait into one report.
+_SNAPSHOT_DIR: Path | None = None
+
+
+def _plait_root() -> Path | None:
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("plait")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
 def run_one(system: str, program: Path, timeout: float, repeat: int, mem_limit_gb: float) -> dict:
     """Run one system on one program in a fresh subprocess; never raises."""
     with tempfile.TemporaryDirectory(prefix="plait-bench-") as d:
         result_file = Path(d) / "result.json"
-        cmd = [sys.executable, str(HERE), "--worker", system, "--worker-program", str(program),
-               "--worker-result", str(result_file), "--timeout", str(timeout), "--repeat", str(repeat),
-               "--mem-limit-gb", str(mem_limit_gb)]
+        cmd = [
+            sys.executable,
+            str(HERE),
+            "--worker",
+            system,
+            "--worker-program",
+            str(program),
+            "--worker-result",
+            str(result_file),
+            "--timeout",
+            str(timeout),
+            "--repeat",
+            str(repeat),
+            "--mem-limit-gb",
+            str(mem_limit_gb),
+        ]
         env = dict(os.environ)
         env.setdefault("PYTHONWARNINGS", "ignore")
+        if _SNAPSHOT_DIR is not None:
+            env["PYTHONPATH"] = os.pathsep.join([str(_SNAPSHOT_DIR), *filter(None, [env.get("PYTHONPATH")])])
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run(cmd, cwd=program.parent, capture_output=True, text=True,
-                                  timeout=timeout + GRACE_S, env=env)
+            proc = subprocess.run(
+                cmd, cwd=program.parent, capture_output=True, text=True, timeout=timeout + GRACE_S, env=env
+            )
             rc: int | None = proc.returncode
             stderr = proc.stderr
         except subprocess.TimeoutExpired as e:
@@ -256,14 +305,18 @@ def run_one(system: str, program: Path, timeout: float, repeat: int, mem_limit_g
             if rc is None or rc in (-signal.SIGALRM, -signal.SIGKILL):
                 out.update(status="timeout", seconds=None)
                 try:
-                    prog = json.loads((Path(d) / "progress.json").read_text())
+                    prog = json.loads((Path(d) / "progress.json").read_text().strip(" \0"))
                     out.update(timeout_phase=prog["phase"], phases=prog["done"])
                 except (OSError, ValueError, KeyError):
                     pass
             else:
                 tail = [ln for ln in stderr.strip().splitlines() if ln.strip()]
-                out.update(status="crash", seconds=None, error_type=f"exit code {rc}",
-                           error=(tail[-1] if tail else "(no output)")[:400])
+                out.update(
+                    status="crash",
+                    seconds=None,
+                    error_type=f"exit code {rc}",
+                    error=(tail[-1] if tail else "(no output)")[:400],
+                )
         out["process_wall_s"] = wall
         return out
 
@@ -332,8 +385,7 @@ def compare(a: dict, b: dict) -> dict:
     rb = {_norm_key(k): v for k, v in b["result"].items()}
     out: dict = {"verdict": "agree", "max_diff": _max_diff(ra, rb)}
     if set(ra) != set(rb):
-        out.update(verdict="keys differ", only_plait=sorted(set(ra) - set(rb)),
-                   only_problog=sorted(set(rb) - set(ra)))
+        out.update(verdict="keys differ", only_plait=sorted(set(ra) - set(rb)), only_problog=sorted(set(rb) - set(ra)))
     d = out["max_diff"]
     if d is not None and d > TOL:
         worst = max((k for k in ra if k in rb), key=lambda k: _diff(ra[k], rb[k]))
@@ -410,6 +462,7 @@ def generate(family: str, n: int, seed: int | None) -> str:
 
 # ---- the two benchmark parts -------------------------------------------------------------
 
+
 def bench_corpus(corpus: Path, args) -> list[dict]:
     files = sorted(corpus.glob("*.pl"))
     if args.quick:
@@ -420,8 +473,10 @@ def bench_corpus(corpus: Path, args) -> list[dict]:
         for s in SYSTEMS:
             row[s] = run_one(s, f, args.timeout, args.repeat, args.mem_limit_gb)
         row["cmp"] = compare(row["plait"], row["problog"])
-        _log(f"[corpus {i + 1}/{len(files)}] {f.name}: plait {_fmt_run(row['plait'])}, "
-             f"ProbLog {_fmt_run(row['problog'])}, {row['cmp']['verdict']}")
+        _log(
+            f"[corpus {i + 1}/{len(files)}] {f.name}: plait {_fmt_run(row['plait'])}, "
+            f"ProbLog {_fmt_run(row['problog'])}, {row['cmp']['verdict']}"
+        )
         rows.append(row)
     return rows
 
@@ -454,8 +509,10 @@ def bench_family(family: str, workdir: Path, args) -> list[dict]:
             if r["status"] != "ok" or r["seconds"] > args.timeout:
                 active[s] = False
         row["cmp"] = compare(row["plait"], row["problog"])
-        _log(f"[{family} n={n}] plait {_fmt_run(row['plait'])}, ProbLog {_fmt_run(row['problog'])}, "
-             f"{row['cmp']['verdict']}")
+        _log(
+            f"[{family} n={n}] plait {_fmt_run(row['plait'])}, ProbLog {_fmt_run(row['problog'])}, "
+            f"{row['cmp']['verdict']}"
+        )
         if row["cmp"]["verdict"] in ("DISAGREE", "keys differ"):
             _log(f"!!! {family} n={n}: plait and ProbLog DISAGREE: {row['cmp']}")
         rows.append(row)
@@ -464,6 +521,7 @@ def bench_family(family: str, workdir: Path, args) -> list[dict]:
 
 
 # ---- report ------------------------------------------------------------------------------
+
 
 def _secs(r: dict, timeout: float) -> str:
     st = r["status"]
@@ -542,11 +600,31 @@ def machine_facts() -> dict:
     except OSError:
         pass
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "memory": mem,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": mem,
         "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(), "plait": ver("plait"), "torch": ver("torch"),
-        "problog": ver("problog"), "pysdd": ver("pysdd"),
+        "python": platform.python_version(),
+        "plait": ver("plait"),
+        "torch": ver("torch"),
+        "problog": ver("problog"),
+        "pysdd": ver("pysdd"),
     }
+
+
+def plait_fingerprint(root: Path | None = None) -> str:
+    """Short hash of plait's source files (found without importing plait)."""
+    import hashlib
+
+    root = root or _plait_root()
+    if root is None:
+        return "unknown"
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*")):
+        if f.is_file() and f.suffix in (".py", ".lark") and "__pycache__" not in f.parts:
+            h.update(str(f.relative_to(root)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def _loadavg() -> str:
@@ -565,9 +643,19 @@ def _fmt_s(x: float | None) -> str:
     return "–" if x is None else f"{x:.3f} s"
 
 
-def write_report(out: Path, args, facts: dict, startup: float, corpus_rows: list[dict] | None,
-                 family_rows: dict[str, list[dict]], started: _dt.datetime, elapsed: float,
-                 load_before: str, load_after: str, command: str) -> str:
+def write_report(
+    out: Path,
+    args,
+    facts: dict,
+    startup: float,
+    corpus_rows: list[dict] | None,
+    family_rows: dict[str, list[dict]],
+    started: _dt.datetime,
+    elapsed: float,
+    load_before: str,
+    load_after: str,
+    command: str,
+) -> str:
     T = args.timeout
     L: list[str] = []
     w = L.append
@@ -581,15 +669,32 @@ def write_report(out: Path, args, facts: dict, startup: float, corpus_rows: list
     w("")
     w(f"- Date: {started.strftime('%Y-%m-%d %H:%M %Z').strip()} (total benchmark wall time {elapsed / 60:.1f} min)")
     w(f"- CPU: {facts['cpu']}, {facts['cores']} cores, {facts['memory']} RAM, {facts['os']}")
-    w(f"- Python {facts['python']}, plait {facts['plait']}, torch {facts['torch']}, "
-      f"ProbLog {facts['problog']}, PySDD {facts['pysdd']}")
-    w(f"- Load average (1/5/15 min) at start: {load_before}; at end: {load_after}. The machine is small and "
-      "other processes (for example a concurrently running test suite) may have shared it, so individual "
-      "timings carry noise of tens of percent; small differences mean nothing.")
-    w(f"- Settings: timeout {T:g} s per run, the timed call repeated up to {args.repeat} times while the repeats take "
-      f"under {REPEAT_BUDGET_S:g} s in all (minimum reported; a timeout applies to the first call), "
-      f"seed {args.seed}, memory limit {args.mem_limit_gb:g} GiB per run (0 = none)"
-      + (", **--quick smoke run**" if args.quick else ""))
+    w(
+        f"- Python {facts['python']}, plait {facts['plait']} (source hash {facts.get('plait_source', '?')}), "
+        f"torch {facts['torch']}, ProbLog {facts['problog']}, PySDD {facts['pysdd']}"
+    )
+    if facts.get("plait_source_end", facts.get("plait_source")) != facts.get("plait_source"):
+        if facts.get("snapshot"):
+            w(
+                f"- plait's working tree changed during this run (hash {facts['plait_source_end']} at the end); "
+                f"every plait run used the copy taken at the start (hash {facts['plait_source']})."
+            )
+        else:
+            w(
+                f"- **Warning: plait's source files changed during this run** (hash {facts['plait_source']} at "
+                f"the start, {facts['plait_source_end']} at the end), so the timings mix two versions of plait."
+            )
+    w(
+        f"- Load average (1/5/15 min) at start: {load_before}; at end: {load_after}. The machine is small and "
+        "other processes (for example a concurrently running test suite) may have shared it, so individual "
+        "timings carry noise of tens of percent; small differences mean nothing."
+    )
+    w(
+        f"- Settings: timeout {T:g} s per run, the timed call repeated up to {args.repeat} times while the repeats take "
+        f"under {REPEAT_BUDGET_S:g} s in all (minimum reported; a timeout applies to the first call), "
+        f"seed {args.seed}, memory limit {args.mem_limit_gb:g} GiB per run (0 = none)"
+        + (", **--quick smoke run**" if args.quick else "")
+    )
     w("")
 
     # ---- summary numbers
@@ -606,80 +711,123 @@ def write_report(out: Path, args, facts: dict, startup: float, corpus_rows: list
         p_fail = [r for r in corpus_rows if r["plait"]["status"] != "ok" and r["problog"]["status"] == "ok"]
         q_fail = [r for r in corpus_rows if r["problog"]["status"] != "ok" and r["plait"]["status"] == "ok"]
         both_fail = [r for r in corpus_rows if r["problog"]["status"] != "ok" and r["plait"]["status"] != "ok"]
-        s = (f"**Corpus** ({len(corpus_rows)} programs): both systems finish {len(both)}; over those, plait "
-             f"takes {tp:.2f} s in total and ProbLog {tq:.2f} s (ProbLog/plait = {tq / tp if tp else float('nan'):.2f}; "
-             f"above 1 means plait is faster). Per program the geometric-mean ratio is "
-             f"{_fmt_ratio(gmean)} and the median {_fmt_ratio(_median(ratios))}; plait is slower on "
-             f"{len(slower)} of {len(both)} programs")
+        s = (
+            f"**Corpus** ({len(corpus_rows)} programs): both systems finish {len(both)}; over those, plait "
+            f"takes {tp:.2f} s in total and ProbLog {tq:.2f} s (ProbLog/plait = {tq / tp if tp else float('nan'):.2f}; "
+            f"above 1 means plait is faster). Per program the geometric-mean ratio is "
+            f"{_fmt_ratio(gmean)} and the median {_fmt_ratio(_median(ratios))}; plait is slower on "
+            f"{len(slower)} of {len(both)} programs"
+        )
         if slower:
             worst = min(both, key=lambda r: _ratio(r["plait"], r["problog"]) or math.inf)
-            s += (f" (worst: `{worst['program']}`, plait {worst['plait']['seconds']:.3f} s vs ProbLog "
-                  f"{worst['problog']['seconds']:.3f} s, {1 / _ratio(worst['plait'], worst['problog']):.1f}x slower)")
+            s += (
+                f" (worst: `{worst['program']}`, plait {worst['plait']['seconds']:.3f} s vs ProbLog "
+                f"{worst['problog']['seconds']:.3f} s, {1 / _ratio(worst['plait'], worst['problog']):.1f}x slower)"
+            )
         big = [r for r in both if max(r["plait"]["seconds"], r["problog"]["seconds"]) >= 0.05]
         if big:
             bp = sum(r["plait"]["seconds"] for r in big)
             bq = sum(r["problog"]["seconds"] for r in big)
-            s += (f". On the {len(big)} programs where either system needs at least 50 ms, plait takes {bp:.2f} s "
-                  f"and ProbLog {bq:.2f} s (ratio {bq / bp:.2f}); the rest are dominated by fixed per-call costs")
-        s += (f". Only plait fails on {len(p_fail)} program(s), only ProbLog on {len(q_fail)}, both reject "
-              f"{len(both_fail)}; results disagree on {len(dis)}.")
+            s += (
+                f". On the {len(big)} programs where either system needs at least 50 ms, plait takes {bp:.2f} s "
+                f"and ProbLog {bq:.2f} s (ratio {bq / bp:.2f}); the rest are dominated by fixed per-call costs"
+            )
+        s += (
+            f". Only plait fails on {len(p_fail)} program(s), only ProbLog on {len(q_fail)}, both reject "
+            f"{len(both_fail)}; results disagree on {len(dis)}."
+        )
         if p_fail:
-            s += " Programs only plait fails: " + ", ".join(
-                f"`{r['program']}` ({r['plait']['status']}: {r['plait'].get('error_type', '')})" for r in p_fail) + "."
+            s += (
+                " Programs only plait fails: "
+                + ", ".join(
+                    f"`{r['program']}` ({r['plait']['status']}: {r['plait'].get('error_type', '')})" for r in p_fail
+                )
+                + "."
+            )
         if dis:
-            s += " **Disagreements:** " + ", ".join(
-                f"`{r['program']}`" + (" (known ProbLog quirk, plait is right)" if "ProbLog 2.3 quirk" in
-                                       KNOWN_NOTES.get(r["program"], "") or "ProbLog quirk" in
-                                       KNOWN_NOTES.get(r["program"], "") else
-                                       " (plait wrong)" if "plait bug" in KNOWN_NOTES.get(r["program"], "") else "")
-                for r in dis) + " (details below)."
+            s += (
+                " **Disagreements:** "
+                + ", ".join(
+                    f"`{r['program']}`"
+                    + (
+                        " (known ProbLog quirk, plait is right)"
+                        if "ProbLog 2.3 quirk" in KNOWN_NOTES.get(r["program"], "")
+                        or "ProbLog quirk" in KNOWN_NOTES.get(r["program"], "")
+                        else " (plait wrong)"
+                        if "plait bug" in KNOWN_NOTES.get(r["program"], "")
+                        else ""
+                    )
+                    for r in dis
+                )
+                + " (details below)."
+            )
         summary.append(s)
     for fam, rows in family_rows.items():
         if not rows:
             continue
         big = {s: max((r["n"] for r in rows if r[s]["status"] == "ok"), default=None) for s in SYSTEMS}
-        s = (f"**{FAMILY_TITLE[fam]}**: largest n finished within {T:g} s: plait {big['plait']}, "
-             f"ProbLog {big['problog']}.")
+        s = (
+            f"**{FAMILY_TITLE[fam]}**: largest n finished within {T:g} s: plait {big['plait']}, "
+            f"ProbLog {big['problog']}."
+        )
         slow = [r for r in rows if r["problog"]["status"] == "ok" and r["problog"]["seconds"] > 1.0]
         slow_ok = [r for r in slow if r["plait"]["status"] == "ok"]
         slow_miss = [r for r in slow if r["plait"]["status"] != "ok"]
         if slow_ok:
-            s += " Where ProbLog needs more than 1 s, ProbLog/plait = " + ", ".join(
-                f"{_fmt_ratio(_ratio(r['plait'], r['problog']))} (n={r['n']}: plait {r['plait']['seconds']:.2f} s, "
-                f"ProbLog {r['problog']['seconds']:.2f} s)" for r in slow_ok) + "."
+            s += (
+                " Where ProbLog needs more than 1 s, ProbLog/plait = "
+                + ", ".join(
+                    f"{_fmt_ratio(_ratio(r['plait'], r['problog']))} (n={r['n']}: plait {r['plait']['seconds']:.2f} s, "
+                    f"ProbLog {r['problog']['seconds']:.2f} s)"
+                    for r in slow_ok
+                )
+                + "."
+            )
         if slow_miss:
-            s += (" plait did not finish (timeout, error, or not run after its first timeout) at the sizes where "
-                  "ProbLog needs more than 1 s: " + ", ".join(
-                      f"n={r['n']} (ProbLog {r['problog']['seconds']:.2f} s)" for r in slow_miss) + ".")
+            s += (
+                " plait did not finish (timeout, error, or not run after its first timeout) at the sizes where "
+                "ProbLog needs more than 1 s: "
+                + ", ".join(f"n={r['n']} (ProbLog {r['problog']['seconds']:.2f} s)" for r in slow_miss)
+                + "."
+            )
         if not slow:
             s += " ProbLog never needed more than 1 s."
         common = [r for r in rows if _ratio(r["plait"], r["problog"])]
         if common:
             r = common[-1]
             x = _ratio(r["plait"], r["problog"])
-            rel = (f"plait {1 / x:.1f}x slower" if x < 1 else f"plait {x:.1f}x faster")
-            s += (f" At the largest n both finish (n={r['n']}): plait {r['plait']['seconds']:.3f} s, "
-                  f"ProbLog {r['problog']['seconds']:.3f} s ({rel}).")
+            rel = f"plait {1 / x:.1f}x slower" if x < 1 else f"plait {x:.1f}x faster"
+            s += (
+                f" At the largest n both finish (n={r['n']}): plait {r['plait']['seconds']:.3f} s, "
+                f"ProbLog {r['problog']['seconds']:.3f} s ({rel})."
+            )
         only = next((r for r in rows if (r["plait"]["status"] == "ok") != (r["problog"]["status"] == "ok")), None)
         if only:
             who, other = ("ProbLog", "plait") if only["problog"]["status"] == "ok" else ("plait", "ProbLog")
             oth = only["plait" if other == "plait" else "problog"]
             mine = only["problog" if who == "ProbLog" else "plait"]
-            s += (f" From n={only['n']} only {who} finishes ({mine['seconds']:.2f} s there; {other}: "
-                  f"{oth['status']}{f' after >{T:g} s' if oth['status'] == 'timeout' else ''}).")
+            s += (
+                f" From n={only['n']} only {who} finishes ({mine['seconds']:.2f} s there; {other}: "
+                f"{oth['status']}{f' after >{T:g} s' if oth['status'] == 'timeout' else ''})."
+            )
         fails = [r for r in rows if r["plait"]["status"] in ("error", "crash")]
         if fails:
             r = fails[0]
-            s += (f" plait **{r['plait']['status']}** at n={r['n']}: {r['plait'].get('error_type', '')} "
-                  f"{_esc(r['plait'].get('error', ''))[:200]}.")
+            s += (
+                f" plait **{r['plait']['status']}** at n={r['n']}: {r['plait'].get('error_type', '')} "
+                f"{_esc(r['plait'].get('error', ''))[:200]}."
+            )
         fails = [r for r in rows if r["problog"]["status"] in ("error", "crash")]
         if fails:
             r = fails[0]
-            s += (f" ProbLog **{r['problog']['status']}** at n={r['n']}: {r['problog'].get('error_type', '')} "
-                  f"{_esc(r['problog'].get('error', ''))[:200]}.")
+            s += (
+                f" ProbLog **{r['problog']['status']}** at n={r['n']}: {r['problog'].get('error_type', '')} "
+                f"{_esc(r['problog'].get('error', ''))[:200]}."
+            )
         dis = [r["n"] for r in rows if r["cmp"]["verdict"] in ("DISAGREE", "keys differ")]
-        s += (f" **Probabilities DISAGREE at n = {dis}.**" if dis
-              else " Probabilities agree (1e-6) wherever both finish.")
+        s += (
+            f" **Probabilities DISAGREE at n = {dis}.**" if dis else " Probabilities agree (1e-6) wherever both finish."
+        )
         summary.append(s)
 
     runs_all = [r[s_] for r in (corpus_rows or []) for s_ in SYSTEMS]
@@ -691,11 +839,14 @@ def write_report(out: Path, args, facts: dict, startup: float, corpus_rows: list
             f"**Start-up** (excluded from all timings): importing plait takes {imp['plait']:.2f} s (mostly torch) "
             f"against {imp['problog']:.2f} s for ProbLog, and plait's first query in a process costs another "
             f"{warm['plait'] or 0:.2f} s (ProbLog {warm['problog'] or 0:.3f} s); for a one-shot command-line query "
-            "on a small program these dominate.")
+            "on a small program these dominate."
+        )
     w("## Summary")
     w("")
-    w("Ratios are ProbLog seconds / plait seconds: above 1 plait is faster, below 1 plait is slower "
-      "(0.5 = plait takes twice as long).")
+    w(
+        "Ratios are ProbLog seconds / plait seconds: above 1 plait is faster, below 1 plait is slower "
+        "(0.5 = plait takes twice as long)."
+    )
     w("")
     for s in summary:
         w(f"- {s}")
@@ -706,9 +857,11 @@ def write_report(out: Path, args, facts: dict, startup: float, corpus_rows: list
     runs += [r[s] for rows in family_rows.values() for r in rows for s in SYSTEMS]
     w("## Start-up cost (not included in the timings below)")
     w("")
-    w("Every run is a fresh subprocess. The timed region is one parse + ground + compile + evaluate call, "
-      "after importing the system and one warm-up query on a trivial program in the same process. "
-      "The costs outside the timed region (medians over all runs):")
+    w(
+        "Every run is a fresh subprocess. The timed region is one parse + ground + compile + evaluate call, "
+        "after importing the system and one warm-up query on a trivial program in the same process. "
+        "The costs outside the timed region (medians over all runs):"
+    )
     w("")
     w("| | plait | ProbLog |")
     w("|---|---|---|")
@@ -722,28 +875,36 @@ def write_report(out: Path, args, facts: dict, startup: float, corpus_rows: list
     if corpus_rows is not None:
         w("## Conformance corpus")
         w("")
-        w(f"Every `*.pl` in `{_rel(args.corpus)}` (ProbLog's own system tests). "
-          "\"expects error\" marks programs whose expected outcome is an error; both systems rejecting those is "
-          "correct. Agreement compares the two systems' results with each other (1e-6), not with the expected "
-          "outcomes (the test suite does that).")
+        w(
+            f"Every `*.pl` in `{_rel(args.corpus)}` (ProbLog's own system tests). "
+            '"expects error" marks programs whose expected outcome is an error; both systems rejecting those is '
+            "correct. Agreement compares the two systems' results with each other (1e-6), not with the expected "
+            "outcomes (the test suite does that)."
+        )
         w("")
         w("| program | expects error | plait s | ProbLog s | ratio | agreement |")
         w("|---|---|---|---|---|---|")
         for r in corpus_rows:
-            w(f"| `{r['program']}` | {'yes' if r['expected_error'] else ''} | {_secs(r['plait'], T)} | "
-              f"{_secs(r['problog'], T)} | {_fmt_ratio(_ratio(r['plait'], r['problog']))} | {_verdict(r['cmp'])} |")
+            w(
+                f"| `{r['program']}` | {'yes' if r['expected_error'] else ''} | {_secs(r['plait'], T)} | "
+                f"{_secs(r['problog'], T)} | {_fmt_ratio(_ratio(r['plait'], r['problog']))} | {_verdict(r['cmp'])} |"
+            )
         both = [r for r in corpus_rows if r["plait"]["status"] == "ok" and r["problog"]["status"] == "ok"]
         tp = sum(r["plait"]["seconds"] for r in both)
         tq = sum(r["problog"]["seconds"] for r in both)
-        w(f"| **total over the {len(both)} programs both finish** | | **{tp:.3f}** | **{tq:.3f}** | "
-          f"**{_fmt_ratio(tq / tp if tp else None)}** | |")
+        w(
+            f"| **total over the {len(both)} programs both finish** | | **{tp:.3f}** | **{tq:.3f}** | "
+            f"**{_fmt_ratio(tq / tp if tp else None)}** | |"
+        )
         w("")
         errs = [(r["program"], s, r[s]) for r in corpus_rows for s in SYSTEMS if r[s]["status"] not in ("ok",)]
         if errs:
             w("Errors, crashes and timeouts:")
             w("")
             for prog, s, e in errs:
-                w(f"- `{prog}`, {LABEL[s]}: {e['status']} `{e.get('error_type', '')}`: {_esc(e.get('error', ''))[:300]}")
+                w(
+                    f"- `{prog}`, {LABEL[s]}: {e['status']} `{e.get('error_type', '')}`: {_esc(e.get('error', ''))[:300]}"
+                )
             w("")
         dis = [r for r in corpus_rows if r["cmp"]["verdict"] in ("DISAGREE", "keys differ")]
         if dis:
@@ -760,36 +921,55 @@ def write_report(out: Path, args, facts: dict, startup: float, corpus_rows: list
         w(f"## {FAMILY_TITLE[fam]}")
         w("")
         if fam.startswith("grid"):
-            w("Edges to the right and down neighbour" + (" and back" if fam == "grid_cyclic" else "")
-              + (f", each with a seeded random probability in [0.1, 0.9] (seed {args.seed})" if args.seed is not None
-                 else ", each with probability 0.5")
-              + "; `path/2` is the right-recursive transitive closure; query `path(n_0_0, n_{n-1}_{n-1})`.")
+            w(
+                "Edges to the right and down neighbour"
+                + (" and back" if fam == "grid_cyclic" else "")
+                + (
+                    f", each with a seeded random probability in [0.1, 0.9] (seed {args.seed})"
+                    if args.seed is not None
+                    else ", each with probability 0.5"
+                )
+                + "; `path/2` is the right-recursive transitive closure; query `path(n_0_0, n_{n-1}_{n-1})`."
+            )
         else:
-            w("`person(0..n-1)`, each person has 2 seeded random friends; `0.3::stress(X) :- person(X).`, "
-              "`0.2::influences(X,Y) :- friend(X,Y).`, `smokes(X) :- stress(X).`, "
-              "`smokes(X) :- influences(Y,X), smokes(Y).`; query `smokes(0)`. Each n draws its own random "
-              "graph, so the cost is not monotone in n: it depends on how much of the graph reaches person 0 "
-              "and how cyclic that part is.")
+            w(
+                "`person(0..n-1)`, each person has 2 seeded random friends; `0.3::stress(X) :- person(X).`, "
+                "`0.2::influences(X,Y) :- friend(X,Y).`, `smokes(X) :- stress(X).`, "
+                "`smokes(X) :- influences(Y,X), smokes(Y).`; query `smokes(0)`. Each n draws its own random "
+                "graph, so the cost is not monotone in n: it depends on how much of the graph reaches person 0 "
+                "and how cyclic that part is."
+            )
         w("")
-        w("plait's phases: parse (`Program.from_file`), ground (grounding to the relevant ground program), "
-          "compile (SDD compilation and circuit construction), other (building the clause database and "
-          "evaluating the circuit). Peak MB is the process's peak resident memory (plait's includes ~240 MB "
-          "for torch).")
+        w(
+            "plait's phases: parse (`Program.from_file`), ground (grounding to the relevant ground program), "
+            "compile (SDD compilation and circuit construction), other (building the clause database and "
+            "evaluating the circuit). Peak MB is the process's peak resident memory (plait's includes ~240 MB "
+            "for torch)."
+        )
         w("")
-        w("| n | plait s | ProbLog s | ratio | agreement | plait parse / ground / compile / other s "
-          "| plait peak MB | ProbLog peak MB |")
+        w(
+            "| n | plait s | ProbLog s | ratio | agreement | plait parse / ground / compile / other s "
+            "| plait peak MB | ProbLog peak MB |"
+        )
         w("|---|---|---|---|---|---|---|---|")
         for r in rows:
-            w(f"| {r['n']} | {_secs(r['plait'], T)} | {_secs(r['problog'], T)} | "
-              f"{_fmt_ratio(_ratio(r['plait'], r['problog']))} | {_verdict(r['cmp'])} | {_phases(r['plait'])} | "
-              f"{_mb(r['plait'])} | {_mb(r['problog'])} |")
+            w(
+                f"| {r['n']} | {_secs(r['plait'], T)} | {_secs(r['problog'], T)} | "
+                f"{_fmt_ratio(_ratio(r['plait'], r['problog']))} | {_verdict(r['cmp'])} | {_phases(r['plait'])} | "
+                f"{_mb(r['plait'])} | {_mb(r['problog'])} |"
+            )
         w("")
         for s in SYSTEMS:
             big = max((r["n"] for r in rows if r[s]["status"] == "ok"), default=None)
             last = rows[-1][s]["status"] if rows else "–"
             stop = next((r for r in rows if r[s]["status"] not in ("ok", "skipped")), None)
-            why = (f"stopped at n={stop['n']} ({stop[s]['status']})" if stop
-                   else f"did not hit the limit up to n={rows[-1]['n']}" if rows else "")
+            why = (
+                f"stopped at n={stop['n']} ({stop[s]['status']})"
+                if stop
+                else f"did not hit the limit up to n={rows[-1]['n']}"
+                if rows
+                else ""
+            )
             _ = last
             w(f"- Largest n finished within {T:g} s, {LABEL[s]}: **{big}** ({why})")
         w("")
@@ -798,8 +978,10 @@ def write_report(out: Path, args, facts: dict, startup: float, corpus_rows: list
             w(f"- {LABEL[s]} {r['status']} at n={n}: `{r.get('error_type', '')}`: {_esc(r.get('error', ''))}")
         dis = [r for r in rows if r["cmp"]["verdict"] in ("DISAGREE", "keys differ")]
         for r in dis:
-            w(f"- **DISAGREEMENT at n={r['n']}**: {json.dumps(r['cmp'])} (plait {r['plait'].get('result')}, "
-              f"ProbLog {r['problog'].get('result')})")
+            w(
+                f"- **DISAGREEMENT at n={r['n']}**: {json.dumps(r['cmp'])} (plait {r['plait'].get('result')}, "
+                f"ProbLog {r['problog'].get('result')})"
+            )
         if errs or dis:
             w("")
 
@@ -829,31 +1011,64 @@ def _command_line(argv: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per run (default 60)")
-    ap.add_argument("--max-n", type=int, default=None,
-                    help="largest n for every family (default: grow until both systems time out; "
-                         "caps grid 30, smokers 200)")
-    ap.add_argument("--families", default=",".join(FAMILIES),
-                    help=f"comma-separated subset of {','.join(FAMILIES)}, or 'none' (default: all)")
+    ap.add_argument(
+        "--max-n",
+        type=int,
+        default=None,
+        help="largest n for every family (default: grow until both systems time out; caps grid 30, smokers 200)",
+    )
+    ap.add_argument(
+        "--families",
+        default=",".join(FAMILIES),
+        help=f"comma-separated subset of {','.join(FAMILIES)}, or 'none' (default: all)",
+    )
     ap.add_argument("--corpus-only", action="store_true", help="run the corpus only, no scaling families")
     ap.add_argument("--no-corpus", action="store_true", help="run the scaling families only")
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="directory of *.pl programs")
-    ap.add_argument("--quick", action="store_true",
-                    help="smoke run: 6 corpus programs, tiny sizes, writes to a temp file unless --out")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 6 corpus programs, tiny sizes, writes to a temp file unless --out",
+    )
     ap.add_argument("--out", type=Path, default=None, help=f"report path (default {_rel(DEFAULT_OUT)})")
-    ap.add_argument("--seed", type=int, default=0,
-                    help="seed for random edge probabilities and friendships (grids use 0.5 with --seed -1)")
-    ap.add_argument("--json", type=Path, default=None,
-                    help="also write the raw results as JSON here (default: <tempdir>/plait-benchmarks-last.json)")
-    ap.add_argument("--from-json", type=Path, default=None,
-                    help="do not run anything: re-render the report from a JSON file written by an earlier run")
-    ap.add_argument("--repeat", type=int, default=3,
-                    help=f"timed calls per run, the minimum is reported; calls are repeated only while they "
-                         f"took less than {REPEAT_BUDGET_S:g} s in all (default 3)")
-    ap.add_argument("--mem-limit-gb", type=float, default=8.0,
-                    help="address-space limit per run in GiB, 0 for none (default 8)")
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for random edge probabilities and friendships (grids use 0.5 with --seed -1)",
+    )
+    ap.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="also write the raw results as JSON here (default: <tempdir>/plait-benchmarks-last.json)",
+    )
+    ap.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        help="do not run anything: re-render the report from a JSON file written by an earlier run",
+    )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help=f"timed calls per run, the minimum is reported; calls are repeated only while they "
+        f"took less than {REPEAT_BUDGET_S:g} s in all (default 3)",
+    )
+    ap.add_argument(
+        "--no-snapshot",
+        dest="snapshot",
+        action="store_false",
+        help="run the live plait source instead of a copy taken at the start of the run",
+    )
+    ap.add_argument(
+        "--mem-limit-gb", type=float, default=8.0, help="address-space limit per run in GiB, 0 for none (default 8)"
+    )
     # internal: worker mode
     ap.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
     ap.add_argument("--worker-program", type=Path, help=argparse.SUPPRESS)
@@ -861,8 +1076,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     if args.worker:
-        _worker(args.worker, args.worker_program.resolve(), args.worker_result, args.timeout, args.repeat,
-                args.mem_limit_gb)
+        _worker(
+            args.worker, args.worker_program.resolve(), args.worker_result, args.timeout, args.repeat, args.mem_limit_gb
+        )
         return 0
 
     if args.seed == -1:
@@ -873,8 +1089,11 @@ def main(argv: list[str] | None = None) -> int:
     if out is None:
         out = Path(tempfile.gettempdir()) / "plait-benchmarks-quick.md" if args.quick else DEFAULT_OUT
     args.corpus = args.corpus.resolve()
-    families = [] if args.corpus_only or args.families.strip().lower() == "none" else \
-        [f.strip() for f in args.families.split(",") if f.strip()]
+    families = (
+        []
+        if args.corpus_only or args.families.strip().lower() == "none"
+        else [f.strip() for f in args.families.split(",") if f.strip()]
+    )
     for f in families:
         if f not in FAMILIES:
             ap.error(f"unknown family {f!r}; choose from {', '.join(FAMILIES)}")
@@ -886,9 +1105,19 @@ def main(argv: list[str] | None = None) -> int:
         args.corpus = Path(raw["settings"]["corpus"])
         for row in [*(raw["corpus_rows"] or []), *(r for rows in raw["family_rows"].values() for r in rows)]:
             row["cmp"] = compare(row["plait"], row["problog"])
-        text = write_report(out, args, raw["facts"], raw["startup"], raw["corpus_rows"], raw["family_rows"],
-                            _dt.datetime.fromisoformat(raw["started"]), raw["elapsed"], raw["load_before"],
-                            raw["load_after"], raw["command"])
+        text = write_report(
+            out,
+            args,
+            raw["facts"],
+            raw["startup"],
+            raw["corpus_rows"],
+            raw["family_rows"],
+            _dt.datetime.fromisoformat(raw["started"]),
+            raw["elapsed"],
+            raw["load_before"],
+            raw["load_after"],
+            raw["command"],
+        )
         _log(f"wrote {out} ({len(text.splitlines())} lines) from {args.from_json}")
         return 0
 
@@ -896,6 +1125,23 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     load_before = _loadavg()
     facts = machine_facts()
+    global _SNAPSHOT_DIR
+    snapshot_tmp = None
+    live_root = _plait_root()
+    if args.snapshot and live_root is not None:
+        import shutil
+
+        snapshot_tmp = tempfile.TemporaryDirectory(prefix="plait-bench-snapshot-")
+        shutil.copytree(
+            live_root, Path(snapshot_tmp.name) / "plait", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+        _SNAPSHOT_DIR = Path(snapshot_tmp.name)
+        facts["plait_source"] = plait_fingerprint(_SNAPSHOT_DIR / "plait")
+        facts["snapshot"] = True
+        _log(f"measuring a snapshot of {live_root} (hash {facts['plait_source']}) in {_SNAPSHOT_DIR}")
+    else:
+        facts["plait_source"] = plait_fingerprint()
+        facts["snapshot"] = False
     _log(f"plait benchmark: {facts['cpu']}, {facts['cores']} cores; report -> {out}")
     startup = python_startup_s()
 
@@ -912,20 +1158,64 @@ def main(argv: list[str] | None = None) -> int:
 
     elapsed = time.perf_counter() - t_start
     load_after = _loadavg()
+    facts["plait_source_end"] = plait_fingerprint()
+    if facts["plait_source_end"] != facts["plait_source"]:
+        _log(
+            "!!! plait's source files changed during the run"
+            + (
+                "; the report measures the snapshot taken at the start"
+                if facts["snapshot"]
+                else ": the timings mix two versions of plait"
+            )
+        )
+    if snapshot_tmp is not None:
+        used = {
+            r.get("module_file")
+            for rows in [corpus_rows or [], *family_rows.values()]
+            for r in rows
+            for r in [r["plait"]]
+            if r.get("module_file")
+        }
+        if any(not str(u).startswith(str(_SNAPSHOT_DIR)) for u in used):
+            _log(f"!!! some plait workers did not import the snapshot: {sorted(used)}")
+            facts["snapshot"] = False
+        snapshot_tmp.cleanup()
     command = _command_line(argv)
     json_path = args.json or Path(tempfile.gettempdir()) / "plait-benchmarks-last.json"
-    json_path.write_text(json.dumps({
-        "settings": {"timeout": args.timeout, "repeat": args.repeat, "seed": args.seed,
-                     "mem_limit_gb": args.mem_limit_gb, "quick": args.quick, "corpus": str(args.corpus)},
-        "facts": facts, "startup": startup, "corpus_rows": corpus_rows, "family_rows": family_rows,
-        "started": started.isoformat(), "elapsed": elapsed, "load_before": load_before,
-        "load_after": load_after, "command": command}, indent=1))
+    json_path.write_text(
+        json.dumps(
+            {
+                "settings": {
+                    "timeout": args.timeout,
+                    "repeat": args.repeat,
+                    "seed": args.seed,
+                    "mem_limit_gb": args.mem_limit_gb,
+                    "quick": args.quick,
+                    "corpus": str(args.corpus),
+                },
+                "facts": facts,
+                "startup": startup,
+                "corpus_rows": corpus_rows,
+                "family_rows": family_rows,
+                "started": started.isoformat(),
+                "elapsed": elapsed,
+                "load_before": load_before,
+                "load_after": load_after,
+                "command": command,
+            },
+            indent=1,
+        )
+    )
     _log(f"raw results: {json_path}")
-    text = write_report(out, args, facts, startup, corpus_rows, family_rows, started, elapsed, load_before,
-                        load_after, command)
+    text = write_report(
+        out, args, facts, startup, corpus_rows, family_rows, started, elapsed, load_before, load_after, command
+    )
     _log(f"wrote {out} ({len(text.splitlines())} lines, {elapsed / 60:.1f} min)")
-    disagreements = sum(r["cmp"]["verdict"] in ("DISAGREE", "keys differ")
-                        for rows in [corpus_rows or [], *family_rows.values()] for r in rows)
+    disagreements = sum(
+        r["cmp"]["verdict"] in ("DISAGREE", "keys differ")
+        for rows in [corpus_rows or [], *family_rows.values()]
+        for r in rows
+    )
     if disagreements:
         _log(f"!!! {disagreements} DISAGREEMENT(S) between plait and ProbLog; see the report")
     return 0

@@ -19,6 +19,7 @@ Run the generator by hand with ``python tests/test_random_programs.py SEED``.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -32,7 +33,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("problog", reason="the random-program tests need ProbLog 2.3 as the oracle (pip install problog==2.3.0)")
+pytest.importorskip(
+    "problog", reason="the random-program tests need ProbLog 2.3 as the oracle (pip install problog==2.3.0)"
+)
 
 import plait  # noqa: E402
 
@@ -136,7 +139,7 @@ class _Gen:
                 k = min(k, len(vals))
                 chosen = rng.sample(vals, k)
                 rest = self.ground_args(p)
-                heads = [_atom(p.name, rest[:pos] + (v,) + rest[pos + 1:]) for v in chosen]
+                heads = [_atom(p.name, rest[:pos] + (v,) + rest[pos + 1 :]) for v in chosen]
                 probs = self.split_probs(k)
                 self.lines.append("; ".join(f"{pr}::{h}" for pr, h in zip(probs, heads)) + ".")
         for p in self.derived:
@@ -271,7 +274,9 @@ class _Gen:
             goals.append(f"{b} \\= {other}")
 
         steps = ["pos"] * rng.choices([0, 1, 2, 3], weights=[1, 8, 6, 2])[0]
-        steps += rng.choices(["between", "arith", "compare", "unify", "differ"], k=rng.choices([0, 1, 2], weights=[5, 3, 1])[0])
+        steps += rng.choices(
+            ["between", "arith", "compare", "unify", "differ"], k=rng.choices([0, 1, 2], weights=[5, 3, 1])[0]
+        )
         if lower and rng.random() < 0.4:
             steps.append("neg")
         rng.shuffle(steps)
@@ -280,8 +285,15 @@ class _Gen:
         for s in steps:
             if s == "pos" and not callable_:
                 continue
-            {"pos": positive, "neg": negative, "between": between, "arith": arith, "compare": compare,
-             "unify": unify, "differ": differ}[s]()
+            {
+                "pos": positive,
+                "neg": negative,
+                "between": between,
+                "arith": arith,
+                "compare": compare,
+                "unify": unify,
+                "differ": differ,
+            }[s]()
         if not goals:
             if callable_:
                 positive()
@@ -290,9 +302,11 @@ class _Gen:
         return goals, bound
 
     def head_args(self, p: Pred, bound: dict[str, str]) -> list[str]:
+        # A head argument of type "n" takes no "i" variable: a caller may pass a float there, and
+        # an "i" variable may be bound by between/3, which raises on a bound float.
         args = []
         for t in p.types:
-            cands = [v for v, vt in bound.items() if vt == t or (t == "n" and vt == "i")]
+            cands = [v for v, vt in bound.items() if vt == t]
             args.append(self.rng.choice(cands) if cands and self.rng.random() < 0.85 else self.value(t))
         return args
 
@@ -301,7 +315,11 @@ class _Gen:
         rng = self.rng
         for p in self.derived:
             # the path/2 pattern over a base relation of the right type (transitive closure; cycles)
-            graphs = [b for b in self.base if b.types == (p.types[0],) * 2] if p.types and len(set(p.types)) == 1 and p.arity == 2 else []
+            graphs = (
+                [b for b in self.base if b.types == (p.types[0],) * 2]
+                if p.types and len(set(p.types)) == 1 and p.arity == 2
+                else []
+            )
             if graphs and rng.random() < 0.6:
                 g = rng.choice(graphs)
                 pre = f"{self.prob()}::" if rng.random() < 0.2 else ""
@@ -332,7 +350,7 @@ class _Gen:
             k = min(rng.randint(2, 3), len(vals))
             chosen = rng.sample(vals, k)
             shared = self.head_args(p, bound)
-            heads = [_atom(p.name, shared[:pos] + [v] + shared[pos + 1:]) for v in chosen]
+            heads = [_atom(p.name, shared[:pos] + [v] + shared[pos + 1 :]) for v in chosen]
         elif peers:
             # heads of different predicates of the same stratum
             qs = [p] + rng.sample(peers, min(len(peers), rng.randint(1, 2)))
@@ -421,9 +439,11 @@ def run_problog(text: str, evaluator: str = "sdd") -> dict[str, float] | str:
     return {str(k): float(v) for k, v in res.items()}
 
 
-def run_plait(text: str) -> dict[str, float] | str:
+def run_plait(text: str, cycles: str | None = None) -> dict[str, float] | str:
+    """plait's answer (``cycles``: None for the default, or ``"tp"``/``"break"``), or INCONSISTENT."""
     try:
-        res = plait.Program.from_string(text).query()
+        program = plait.Program.from_string(text)
+        res = program.query() if cycles is None else program.compile(cycles=cycles).as_dict()
     except plait.InconsistentEvidenceError:
         return INCONSISTENT
     return {k: float(v) for k, v in res.items()}
@@ -475,7 +495,9 @@ def disagreement(expected: dict[str, float] | str, got: dict[str, float] | str) 
         problems.append(f"answers of nonzero probability on one side only: ProbLog {only_e}, plait {only_g}")
     bad = [k for k in set(expected) & set(got) if not (abs(expected[k] - got[k]) <= TOL)]
     if bad:
-        problems.append("values differ: " + ", ".join(f"{k} ProbLog {expected[k]!r} plait {got[k]!r}" for k in sorted(bad)))
+        problems.append(
+            "values differ: " + ", ".join(f"{k} ProbLog {expected[k]!r} plait {got[k]!r}" for k in sorted(bad))
+        )
     return "; ".join(problems) or None
 
 
@@ -484,26 +506,54 @@ def _kind(res: dict[str, float] | str) -> str:
 
 
 def _report(seed: int, text: str, expected: object, got: object, why: str) -> str:
-    return (f"seed {seed}: plait disagrees with ProbLog: {why}\n--- program ---\n{text}"
-            f"--- ProbLog ---\n{_fmt(expected)}\n--- plait ---\n{_fmt(got)}")  # type: ignore[arg-type]
+    return (
+        f"seed {seed}: plait disagrees with ProbLog: {why}\n--- program ---\n{text}"
+        f"--- ProbLog ---\n{_fmt(expected)}\n--- plait ---\n{_fmt(got)}"
+    )  # type: ignore[arg-type]
 
 
-SEEDS = list(range(60))
+# ProbLog needs more than 20 s for these (mostly a doubly recursive closure
+# p(X,Y) :- p(X,Z), p(Z,Y) over a cyclic probabilistic graph); plait answers them in
+# under a second, but there is no oracle within the time budget of this file.
+PROBLOG_TOO_SLOW = {35, 38}
+# Seeds beyond the first ones that found plait bugs (regression tests):
+#   935: X is Y/2 with an even Y gave an integer in plait, a float in ProbLog
+#        (r(X) :- X is 2/2. query(r(X)).  ProbLog r(1.0), plait r(1)).
+FOUND_BUGS = [935]
+SEEDS = [s for s in range(62) if s not in PROBLOG_TOO_SLOW] + FOUND_BUGS
+
+
+@functools.cache
+def _oracle(seed: int) -> tuple[str, dict[str, float] | str]:
+    """The program of ``seed`` and ProbLog's answer (computed once for all tests of the seed)."""
+    text = generate_program(seed)
+    return text, run_problog(text)
+
+
+def _check(seed: int, cycles: str | None) -> None:
+    try:
+        text, expected = _oracle(seed)
+    except OracleFailure as e:
+        pytest.skip(str(e))
+    try:
+        got = run_plait(text, cycles)
+    except plait.PlaitError as e:  # a program ProbLog accepts must not be rejected
+        pytest.fail(_report(seed, text, expected, f"{type(e).__name__}: {e}", "plait raised"))
+    why = disagreement(expected, got)
+    if cycles is not None:
+        why = why and f"(cycles={cycles!r}) {why}"
+    assert why is None, _report(seed, text, expected, got, why)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_random_program_matches_problog(seed: int) -> None:
-    text = generate_program(seed)
-    try:
-        expected = run_problog(text)
-    except OracleFailure as e:
-        pytest.skip(str(e))
-    try:
-        got = run_plait(text)
-    except plait.PlaitError as e:  # a program ProbLog accepts must not be rejected
-        pytest.fail(_report(seed, text, expected, f"{type(e).__name__}: {e}", "plait raised"))
-    why = disagreement(expected, got)
-    assert why is None, _report(seed, text, expected, got, why)
+    _check(seed, None)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:30])
+def test_random_program_tp_compilation_matches_problog(seed: int) -> None:
+    """The same programs with cycles handled by TP-compilation instead of cycle breaking."""
+    _check(seed, "tp")
 
 
 def test_generator_is_deterministic() -> None:
@@ -528,7 +578,9 @@ def test_random_program_cli_json(seed: int, tmp_path: Path) -> None:
     f = tmp_path / "prog.pl"
     f.write_text(text)
     proc = subprocess.run([*_plait_cli(), "query", "--json", str(f)], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, f"plait query --json failed ({proc.returncode}):\n{proc.stderr}\n--- program ---\n{text}"
+    assert proc.returncode == 0, (
+        f"plait query --json failed ({proc.returncode}):\n{proc.stderr}\n--- program ---\n{text}"
+    )
     got = json.loads(proc.stdout)
     assert isinstance(got, dict)
     why = disagreement(expected, {k: float(v) for k, v in got.items()})
