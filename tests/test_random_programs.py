@@ -4,15 +4,20 @@
 program: a few constants, 2-5 predicates of arity 0-2 arranged in strata
 (positive recursion, cycles included, inside a stratum; negation only of lower
 strata), probabilistic and deterministic facts, probabilistic rules, annotated
-disjunctions with and without bodies, arithmetic, ``between/3``, ``=`` and
+disjunctions with and without bodies, arithmetic (``+ - * / // mod max min abs``
+and comparisons, on integers and on floats such as 1.5), ``between/3``, ``=`` and
 ``\\=``, queries (ground and non-ground) and sometimes evidence.  Every rule is
 range-restricted: head variables and the variables of negated goals and of
 comparisons / arithmetic inputs are bound by earlier positive goals, and
-integer-producing arithmetic is guarded so that grounding stays finite.
+arithmetic is guarded (or kept out of recursive rules) so that grounding stays finite.
 
-The oracle is ProbLog 2.3 (``get_evaluatable("sdd")``); plait must give the same
-answer keys and the same probabilities (abs tol 1e-6), or raise
-``InconsistentEvidenceError`` exactly when ProbLog does.
+The oracle is ProbLog 2.3 (``get_evaluatable("sdd")``); plait (by default, and with
+``cycles="tp"``) must give the same answer keys and the same probabilities (abs tol
+1e-6), or raise ``InconsistentEvidenceError`` exactly when ProbLog does.  Known
+ProbLog quirks are kept out of the comparison: repeated variables in queries are
+not generated, answers of probability 0 may be missing on either side (see
+``disagreement``), and programs on which ProbLog itself fails are skipped (see
+``run_problog``).
 
 Run the generator by hand with ``python tests/test_random_programs.py SEED``.
 """

@@ -13,11 +13,6 @@ __all__ = ["evaluate", "to_term", "compare_numbers"]
 Number = int | float
 
 
-def _int_div(a: int, b: int) -> int:
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b >= 0) else -q
-
-
 def _need_int(name: str, *xs: Number) -> None:
     for x in xs:
         if not isinstance(x, int):
@@ -30,11 +25,11 @@ def _div(a: Number, b: Number) -> Number:
     return a / b  # always a float, as in ProbLog (4 / 2 is 2.0)
 
 
-def _intdiv(a: Number, b: Number) -> int:
-    _need_int("//", a, b)
+def _intdiv(a: Number, b: Number) -> Number:
+    # ProbLog's // is Python's floor division (-7 // 2 is -4; 1.5 // 2 is 0.0)
     if b == 0:
         raise CallModeError("arithmetic: division by zero")
-    return _int_div(a, b)  # type: ignore[arg-type]
+    return a // b
 
 
 def _mod(a: Number, b: Number) -> int:
@@ -45,10 +40,8 @@ def _mod(a: Number, b: Number) -> int:
 
 
 def _rem(a: Number, b: Number) -> int:
-    _need_int("rem", a, b)
-    if b == 0:
-        raise CallModeError("arithmetic: division by zero")
-    return a - b * _int_div(a, b)  # type: ignore[arg-type,operator]
+    # ProbLog evaluates rem like mod (Python's %); we follow ProbLog
+    return _mod(a, b)
 
 
 def _pow(a: Number, b: Number) -> Number:
@@ -58,7 +51,8 @@ def _pow(a: Number, b: Number) -> Number:
 
 
 def _float_pow(a: Number, b: Number) -> Number:
-    return float(a) ** float(b)
+    # as in ProbLog: integers give an integer (2 ** 3 is 8)
+    return _pow(a, b)
 
 
 def _shift(a: Number, b: Number, left: bool) -> int:
@@ -95,7 +89,7 @@ UNARY = {
     "-": lambda a: -a,
     "+": lambda a: a,
     "abs": abs,
-    "sign": lambda a: (a > 0) - (a < 0) if isinstance(a, int) else math.copysign(1.0, a) if a else 0.0,
+    "sign": lambda a: (a > 0) - (a < 0),
     "sqrt": lambda a: math.sqrt(a),
     "exp": math.exp,
     "log": lambda a: math.log(a),
@@ -110,11 +104,11 @@ UNARY = {
     "cosh": math.cosh,
     "tanh": math.tanh,
     "float": float,
-    "integer": lambda a: int(math.floor(a + 0.5)) if isinstance(a, float) else a,
-    "float_integer_part": lambda a: float(math.trunc(a)),
+    "integer": lambda a: round(a),  # ProbLog rounds halves to even, like Python
+    "float_integer_part": lambda a: math.trunc(a),
     "float_fractional_part": lambda a: a - math.trunc(a),
     "truncate": lambda a: math.trunc(a),
-    "round": lambda a: int(math.floor(a + 0.5)) if isinstance(a, float) else a,
+    "round": lambda a: round(a),
     "ceiling": lambda a: math.ceil(a),
     "floor": lambda a: math.floor(a),
     "\\": lambda a: (_need_int("\\", a), ~a)[1],
