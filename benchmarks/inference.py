@@ -801,6 +801,16 @@ def write_report(
                 f" At the largest n both finish (n={r['n']}): plait {r['plait']['seconds']:.3f} s, "
                 f"ProbLog {r['problog']['seconds']:.3f} s ({rel})."
             )
+        sizable = [r for r in common if max(r["plait"]["seconds"], r["problog"]["seconds"]) >= 0.1]
+        slower = [r for r in sizable if _ratio(r["plait"], r["problog"]) < 1]
+        if slower:
+            r = min(slower, key=lambda r: _ratio(r["plait"], r["problog"]))
+            s += (f" plait is slower at {len(slower)} of the {len(sizable)} sizes where either system needs at "
+                  f"least 0.1 s (n = {', '.join(str(x['n']) for x in slower)}); worst n={r['n']}: plait "
+                  f"{r['plait']['seconds']:.2f} s vs ProbLog {r['problog']['seconds']:.2f} s "
+                  f"({1 / _ratio(r['plait'], r['problog']):.1f}x slower).")
+        elif sizable:
+            s += f" plait is faster at every size where either system needs at least 0.1 s ({len(sizable)} of them)."
         only = next((r for r in rows if (r["plait"]["status"] == "ok") != (r["problog"]["status"] == "ok")), None)
         if only:
             who, other = ("ProbLog", "plait") if only["problog"]["status"] == "ok" else ("plait", "ProbLog")

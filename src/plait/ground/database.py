@@ -250,7 +250,7 @@ def _directive(d: Directive, db: ClauseDB, base_dir: Path | None, seen: set[Path
         lib = g.args[0]
         if isinstance(lib, Struct) and lib.functor == "library" and len(lib.args) == 1:
             libname = str(lib.args[0])
-            if libname in ("lists", "apply", "aggregate", "assoc", "string", "strings", "collect", "scope", "db"):
+            if libname in ("lists", "apply", "aggregate", "assoc", "string", "strings", "db"):
                 return
             raise ProgramError(
                 f"library({libname}) is not available in plait",
