@@ -805,10 +805,12 @@ def write_report(
         slower = [r for r in sizable if _ratio(r["plait"], r["problog"]) < 1]
         if slower:
             r = min(slower, key=lambda r: _ratio(r["plait"], r["problog"]))
-            s += (f" plait is slower at {len(slower)} of the {len(sizable)} sizes where either system needs at "
-                  f"least 0.1 s (n = {', '.join(str(x['n']) for x in slower)}); worst n={r['n']}: plait "
-                  f"{r['plait']['seconds']:.2f} s vs ProbLog {r['problog']['seconds']:.2f} s "
-                  f"({1 / _ratio(r['plait'], r['problog']):.1f}x slower).")
+            s += (
+                f" plait is slower at {len(slower)} of the {len(sizable)} sizes where either system needs at "
+                f"least 0.1 s (n = {', '.join(str(x['n']) for x in slower)}); worst n={r['n']}: plait "
+                f"{r['plait']['seconds']:.2f} s vs ProbLog {r['problog']['seconds']:.2f} s "
+                f"({1 / _ratio(r['plait'], r['problog']):.1f}x slower)."
+            )
         elif sizable:
             s += f" plait is faster at every size where either system needs at least 0.1 s ({len(sizable)} of them)."
         only = next((r for r in rows if (r["plait"]["status"] == "ok") != (r["problog"]["status"] == "ok")), None)
