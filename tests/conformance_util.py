@@ -49,8 +49,6 @@ def read_expected(path: Path) -> Expected | None:
                     values[normalize_atom(vm.group(1))] = float(vm.group(2))
                 else:
                     break
-            rest = "\n".join(lines[:i])
-            _ = rest
     for line in lines:
         m = re.match(rf"^\s*query\((.*)\)\.\s*%\s*outcome:\s*({_NUM})\s*$", line)
         if m:

@@ -10,7 +10,6 @@ its reason.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import pytest
 
@@ -181,6 +180,3 @@ def test_parser_edge_cases(name: str, capsys):
 def test_every_parser_file_has_an_expectation():
     names = {p.name for p in PARSER_DIR.glob("*.pl")}
     assert names == set(_parser_expected())
-
-
-_ = Path

@@ -85,33 +85,21 @@ class _LogProbability:
 
 
 @dataclass(frozen=True)
-class _MaxProduct:
+class _MaxProduct(_Probability):
+    """Probability weights and products; sums become maxima (most probable world)."""
+
     name: str = "max-product"
-    one: float = 1.0
-    zero: float = 0.0
-
-    def positive(self, p):
-        return p
-
-    def negative(self, p):
-        return 1.0 - p
-
-    def mul(self, a, b):
-        return a * b
 
     def segment_sum(self, x, seg, n):
         idx = seg.unsqueeze(0).expand_as(x)
         return x.new_zeros(x.shape[0], n).scatter_reduce(1, idx, x, "amax", include_self=True)
 
-    def to_probability(self, x):
-        return x
-
 
 @dataclass(frozen=True)
-class _Boolean:
+class _Boolean(_MaxProduct):
+    """0/1 values: product is min, sum is max."""
+
     name: str = "boolean"
-    one: float = 1.0
-    zero: float = 0.0
 
     def positive(self, p):
         return (p > 0).to(p.dtype)
@@ -121,13 +109,6 @@ class _Boolean:
 
     def mul(self, a, b):
         return torch.minimum(a, b)
-
-    def segment_sum(self, x, seg, n):
-        idx = seg.unsqueeze(0).expand_as(x)
-        return x.new_zeros(x.shape[0], n).scatter_reduce(1, idx, x, "amax", include_self=True)
-
-    def to_probability(self, x):
-        return x
 
 
 PROBABILITY: Semiring = _Probability()

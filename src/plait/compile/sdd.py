@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pysdd.sdd import SddManager, SddNode, Vtree
 
 from ..errors import CompilationError
-from ..ground.ground_program import CHOICE, COIN, DERIVED
+from ..ground.ground_program import DERIVED
 from ..logic.lineage import Lineage
 from .variables import VariableMap, assign_variables
 
@@ -227,5 +227,4 @@ def _compile_sdd(
         # garbage collection, so their temporaries need no reference counting
         if mgr.is_auto_gc_and_minimize_on():
             mgr.auto_gc_and_minimize_off()
-    _ = (COIN, CHOICE, DERIVED)
     return comp

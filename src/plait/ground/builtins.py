@@ -88,6 +88,15 @@ def term_compare(a: Term, b: Term) -> int:
 standard_order = functools.cmp_to_key(term_compare)
 
 
+def sort_unique(items: list[Term]) -> list[Term]:
+    """Sorted in the standard order of terms, duplicates (==) removed, as sort/2 does."""
+    out: list[Term] = []
+    for x in sorted(items, key=standard_order):
+        if not out or term_compare(out[-1], x) != 0:
+            out.append(x)
+    return out
+
+
 # ---------------------------------------------------------------- unification and comparison
 
 
@@ -627,12 +636,7 @@ def _min_member(args, s):
 
 @builtin("sort", 2)
 def _sort(args, s):
-    items = _proper_list(args[0], s, "sort/2", 1)
-    out: list[Term] = []
-    for x in sorted(items, key=standard_order):
-        if not out or term_compare(out[-1], x) != 0:
-            out.append(x)
-    yield from _yield_unify(args[1], mk_list(out), s)
+    yield from _yield_unify(args[1], mk_list(sort_unique(_proper_list(args[0], s, "sort/2", 1))), s)
 
 
 @builtin("msort", 2)

@@ -98,6 +98,7 @@ class Predicate:
     arity: int
     clauses: list[ClauseDef] = field(default_factory=list)
     only_facts: bool = True
+    has_negated: bool = False  # some clause has a negative head
     # first-argument index for fact-only predicates: key -> clause positions
     index: dict[Term, list[int]] | None = None
     var_first: list[int] = field(default_factory=list)
@@ -140,6 +141,8 @@ class ClauseDB:
         pred.clauses.append(c)
         if c.kind != FACT or c.negated:
             pred.only_facts = False
+        if c.negated:
+            pred.has_negated = True
 
     def get(self, name: str, arity: int) -> Predicate | None:
         return self.predicates.get((name, arity))
@@ -283,9 +286,8 @@ def _directive(d: Directive, db: ClauseDB, base_dir: Path | None, seen: set[Path
     if name == "sqlite_load" and n == 1:
         _sqlite_load(_name_of(g.args[0]), d, db, base_dir)
         return
-    if name in ("set_prolog_flag", "style_check", "discontiguous", "dynamic", "initialization", "load_external"):
-        if name in ("set_prolog_flag", "style_check", "discontiguous", "dynamic"):
-            return
+    if name in ("set_prolog_flag", "style_check", "discontiguous", "dynamic"):
+        return  # declarations without meaning for plait
     raise ProgramError(
         f"unsupported directive :- {g}",
         d.span,

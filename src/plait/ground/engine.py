@@ -32,9 +32,9 @@ from ..errors import (
     SourceSpan,
     UnknownPredicateError,
 )
-from ..syntax.terms import NIL, TRUE, Float, Int, Str, Struct, Term, Var, fresh_var, is_ground, list_items, mk_list
+from ..syntax.terms import NIL, TRUE, Float, Int, Struct, Term, Var, fresh_var, is_ground, list_items, mk_list
 from .arithmetic import evaluate
-from .builtins import BUILTINS, LIBRARY, standard_order, term_compare
+from .builtins import BUILTINS, LIBRARY, sort_unique
 from .database import AD, ClauseDB, ClauseDef, Predicate
 from .ground_program import CHOICE, COIN, DERIVED, ADGroup, GroundEvidence, GroundProgram, GroundQuery, Node
 from .unify import Subst, rename, resolve, unify, variant_key, walk
@@ -502,13 +502,9 @@ class Grounder:
         if body not in node.bodies:
             node.bodies.add(body)
             self.changes += 1
-            if not body and not self._has_negative_heads(t.pred):
+            if not body and not t.pred.has_negated:
                 node.certain = True
                 node.bodies = {()}
-
-    @staticmethod
-    def _has_negative_heads(pred: Predicate) -> bool:
-        return any(c.negated for c in pred.clauses)
 
     # ------------------------------------------------------------ control constructs
 
@@ -616,13 +612,9 @@ class Grounder:
     def _collect(self, template: Term, goal: Term, result: Term, s: Subst, how: str) -> Iterator[Solution]:
         for out, body in self._subsets(template, goal, s):
             if how == "all":
-                uniq: list[Term] = []
-                for x in sorted(out, key=standard_order):
-                    if not uniq or term_compare(uniq[-1], x) != 0:
-                        uniq.append(x)
-                if not uniq:
+                out = sort_unique(out)
+                if not out:
                     continue
-                out = uniq
             s2 = unify(result, mk_list(out), s)
             if s2 is not None:
                 yield s2, body
@@ -648,11 +640,7 @@ class Grounder:
             elif kind == "bag":
                 value = mk_list(out)
             elif kind == "set":
-                uniq: list[Term] = []
-                for x in sorted(out, key=standard_order):
-                    if not uniq or term_compare(uniq[-1], x) != 0:
-                        uniq.append(x)
-                value = mk_list(uniq)
+                value = mk_list(sort_unique(out))
             else:
                 nums = [evaluate(x, {}) for x in out]
                 if kind == "sum":
@@ -902,6 +890,3 @@ def ground_program(db: ClauseDB, limits: Limits | None = None, queries: list[Ter
     """
     limits = limits or Limits()
     return run_deep(lambda: _ground(db, limits, queries), "grounding")
-
-
-_ = (CHOICE, Str, TRUE)

@@ -76,8 +76,6 @@ class GroundProgram:
         def lit_text(lit: int) -> str:
             n = self.nodes[abs(lit)]
             name = format_term(n.label) if n.label is not None else f"node{abs(lit)}"
-            if n.kind == CHOICE:
-                name = f"{name}"
             return ("\\+" if lit < 0 else "") + name
 
         lines: list[str] = []

@@ -8,7 +8,7 @@ nothing and solutions can be shared freely between generators.
 
 from __future__ import annotations
 
-from ..syntax.terms import Float, Int, Str, Struct, Term, Var, fresh_var, is_ground
+from ..syntax.terms import Struct, Term, Var, fresh_var, is_ground
 
 Subst = dict
 
@@ -110,6 +110,3 @@ def variant_key(t: Term) -> Term:
         return x
 
     return go(t)
-
-
-_ = (Float, Int, Str)

@@ -142,8 +142,6 @@ def _read_quoted(text: str, pos: int, quote: str, filename: str) -> tuple[str, i
                 i += 2
                 continue
             raise _error(text, i, filename, f"unknown escape sequence '\\{e}' in quoted text")
-        if c == "\n" and quote == "'" and False:
-            break
         out.append(c)
         i += 1
     kind = "string" if quote == '"' else "quoted atom"

@@ -113,8 +113,6 @@ class _ToTerm(Transformer):
         name = str(op)
         if name == "not":
             name = "\\+"
-        if name == "-" and isinstance(a, (Int, Float)) and False:
-            return type(a)(-a.value)
         return Struct(name, (a,))
 
 
