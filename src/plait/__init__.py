@@ -19,14 +19,19 @@ from .errors import (
     InconsistentEvidenceError,
     InferenceError,
     NeedsNetworkError,
+    NeuralError,
     NonGroundError,
     NonStratifiedError,
     ParseError,
     PlaitError,
     ProgramError,
+    TrainingError,
     UnknownPredicateError,
 )
 from .ground.engine import Limits
+from .nn.explain import Choice, Explanation
+from .nn.model import Model, Template
+from .nn.train import Gather, History, QueryData, evaluate, fit, load_checkpoint, save_checkpoint
 from .program import Program
 from .syntax.parser import parse_program, parse_term
 from .syntax.printing import format_term
@@ -36,6 +41,17 @@ __version__ = "0.1.0"
 __all__ = [
     "Program",
     "CompiledQuery",
+    "Model",
+    "Template",
+    "Explanation",
+    "Choice",
+    "fit",
+    "evaluate",
+    "QueryData",
+    "Gather",
+    "History",
+    "save_checkpoint",
+    "load_checkpoint",
     "Limits",
     "parse_program",
     "parse_term",
@@ -58,5 +74,7 @@ __all__ = [
     "CompilationError",
     "InferenceError",
     "InconsistentEvidenceError",
+    "NeuralError",
+    "TrainingError",
     "__version__",
 ]

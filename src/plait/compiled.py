@@ -5,19 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from pysdd.sdd import SddNode
 
 from .circuit.layered import from_sdd
 from .circuit.semiring import LOG_PROBABILITY, PROBABILITY, Semiring, get_semiring
-from .compile.sdd import compile_sdd
+from .compile.sdd import SddCompilation, compile_sdd
 from .compile.variables import VariableMap, choice_weights
 from .errors import InconsistentEvidenceError, InferenceError
-from .ground.ground_program import GroundProgram
+from .ground.ground_program import GroundProgram, NeuralSource
 from .logic.cycles import break_cycles
 from .logic.lineage import build_lineage
 from .syntax.printing import format_term
 from .syntax.terms import Term
 
-__all__ = ["CompiledQuery", "compile_ground_program", "BACKENDS"]
+__all__ = ["CompiledQuery", "MpeCircuit", "compile_ground_program", "build_mpe_circuit", "BACKENDS"]
 
 
 class CompiledQuery(torch.nn.Module):
@@ -43,8 +44,23 @@ class CompiledQuery(torch.nn.Module):
         labels: Sequence[Term | None],
         group_labels: Sequence[Sequence[Term]],
         dtype: torch.dtype = torch.float64,
+        fact_sources: Sequence[NeuralSource | None] = (),
+        ad_sources: Sequence[NeuralSource | None] = (),
+        ad_domain_sizes: Sequence[int] = (),
+        sdd: tuple[SddCompilation, list[SddNode]] | None = None,
+        ad_all: Sequence[tuple[tuple[float, ...], tuple[Term, ...]]] = (),
     ) -> None:
         super().__init__()
+        # every head of each used AD (also those the queries never reach), for explanations
+        self.ad_all_probs = [p for p, _ in ad_all]
+        self.ad_all_labels = [lbl for _, lbl in ad_all]
+        # where neural and learnable probabilities come from (None: the program's number)
+        self.fact_sources = list(fact_sources) or [None] * len(labels)
+        self.ad_sources = list(ad_sources) or [None] * len(group_labels)
+        self.ad_domain_sizes = list(ad_domain_sizes) or [len(g) for g in group_labels]
+        # the SDDs stay alive so that explanation circuits can be built on demand
+        self._sdd = sdd
+        self._mpe: MpeCircuit | None = None
         self.circuit = circuit
         self.variables = variables
         self.queries = list(queries)
@@ -85,15 +101,19 @@ class CompiledQuery(torch.nn.Module):
         fact_probs: torch.Tensor | None = None,
         ad_probs: Sequence[torch.Tensor] | None = None,
         semiring: str | Semiring = LOG_PROBABILITY,
+        log: bool = False,
     ) -> torch.Tensor:
+        """``[batch, n_queries]`` probabilities (log probabilities with ``log=True``, log semiring only)."""
         sr = get_semiring(semiring)
         w = self.leaf_weights(fact_probs, ad_probs)
         values = self.circuit(w, sr)
         if sr not in (PROBABILITY, LOG_PROBABILITY):
             return values[..., : len(self.queries)]
+        if log and sr is not LOG_PROBABILITY:
+            raise InferenceError("log=True needs the log semiring", hint="pass semiring='log'")
         q = values[..., : len(self.queries)]
         if not self.has_evidence:
-            return sr.to_probability(q)
+            return q if log else sr.to_probability(q)
         e = values[..., len(self.queries) :]
         pe = sr.to_probability(e)
         if bool((pe <= 0).any()):
@@ -102,8 +122,18 @@ class CompiledQuery(torch.nn.Module):
                 hint="check that the evidence atoms can be true together",
             )
         if sr is LOG_PROBABILITY:
-            return torch.exp(q - e)
+            return (q - e) if log else torch.exp(q - e)
         return q / e
+
+    def mpe_circuit(self) -> MpeCircuit:
+        """The circuit for most probable worlds (built on first use, then cached)."""
+        if self._mpe is None:
+            if self._sdd is None:
+                raise InferenceError("this compiled query kept no SDDs, so it cannot explain its answers")
+            comp, roots = self._sdd
+            self._mpe = build_mpe_circuit(comp, roots)
+            self._mpe.to(self.fact_probs.device)
+        return self._mpe
 
     def as_dict(self, values: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         values = self() if values is None else values
@@ -161,4 +191,71 @@ def compile_ground_program(
         circuit = from_sdd(roots, vmap.n_vars)
     labels = [program.nodes[n].label for n in vmap.coin_nodes]
     group_labels = [program.groups[g].labels[: len(vars_)] for g, vars_ in zip(vmap.group_ids, vmap.group_vars)]
-    return CompiledQuery(circuit, vmap, queries, has_evidence, labels, group_labels, dtype)
+    fact_sources = [program.nodes[n].neural for n in vmap.coin_nodes]
+    ad_sources = [program.groups[g].neural for g in vmap.group_ids]
+    ad_sizes = [len(program.groups[g].labels) for g in vmap.group_ids]
+    return CompiledQuery(
+        circuit,
+        vmap,
+        queries,
+        has_evidence,
+        labels,
+        group_labels,
+        dtype,
+        fact_sources,
+        ad_sources,
+        ad_sizes,
+        (comp, roots[: len(queries)]),
+        [(program.groups[g].probs, program.groups[g].labels) for g in vmap.group_ids],
+    )
+
+
+class MpeCircuit(torch.nn.Module):
+    """Circuits whose max-log value is the log probability of the most probable world of each query.
+
+    The sequential AD encoding cannot be maximised directly: a head chosen early
+    leaves the later coins of its group free, and a maximum (unlike a sum) does
+    not add their weights up to one. So each used AD group gets an exactly-one
+    constraint over its coins plus a "rest" variable (the unused heads and "no
+    head"); under that constraint a coin is true iff its head is chosen, and the
+    literal weights ``c_i: p_i, not c_i: 1, rest: 1 - sum p`` give every world the
+    product of its chosen heads. Fact weights are divided by ``max(p, 1 - p)`` so
+    that a fact the circuit leaves out counts as its more likely value; the
+    offset is added back in :meth:`literal_values`.
+    """
+
+    def __init__(self, circuit: torch.nn.Module, n_base: int, rest_vars: list[int]) -> None:
+        super().__init__()
+        self.circuit = circuit
+        self.n_base = n_base
+        self.rest_vars = rest_vars
+        self._elements: dict[int, list[tuple[int, int]]] | None = None
+
+    def elements(self) -> dict[int, list[tuple[int, int]]]:
+        if self._elements is None:
+            self._elements = self.circuit.elements()
+        return self._elements
+
+
+def build_mpe_circuit(comp: SddCompilation, roots: Sequence[SddNode]) -> MpeCircuit:
+    mgr = comp.manager
+    vmap = comp.variables
+    n_base = mgr.var_count()
+    constraint = mgr.true()
+    rest_vars: list[int] = []
+    for vars_ in vmap.group_vars:
+        mgr.add_var_after_last()
+        rest = mgr.var_count()  # 1-based SDD variable
+        rest_vars.append(rest - 1)
+        lits = [v + 1 for v in vars_] + [rest]
+        eo = mgr.false()
+        for i in lits:
+            term = mgr.literal(i)
+            for j in lits:
+                if j != i:
+                    term = term & mgr.literal(-j)
+            eo = eo | term
+        constraint = constraint & eo
+    mpe_roots = [r & constraint for r in roots]
+    circuit = from_sdd(mpe_roots, mgr.var_count())
+    return MpeCircuit(circuit, n_base, rest_vars)

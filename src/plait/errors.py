@@ -24,6 +24,8 @@ __all__ = [
     "CompilationError",
     "InferenceError",
     "InconsistentEvidenceError",
+    "NeuralError",
+    "TrainingError",
     "SourceSpan",
 ]
 
@@ -147,3 +149,17 @@ class InferenceError(PlaitError):
 
 class InconsistentEvidenceError(InferenceError):
     """The evidence has probability zero, so conditioning on it is undefined."""
+
+
+class NeuralError(PlaitError):
+    """A network or its input or output does not fit its neural predicate.
+
+    Raised for unknown network names, inputs of the wrong shape or device,
+    outputs of the wrong shape, NaNs, and exceptions raised inside a user's
+    network (wrapped, with the original as ``__cause__``). The message names
+    the predicate and the network.
+    """
+
+
+class TrainingError(PlaitError):
+    """Training could not proceed (bad data, a target that is not an answer, a diverged loss...)."""

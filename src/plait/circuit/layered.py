@@ -64,9 +64,21 @@ class LayeredCircuit(torch.nn.Module):
             raise InferenceError(
                 f"the circuit has {self.n_vars} variables but got weights of shape {tuple(weights.shape)}"
             )
+        buf = self.evaluate_literals(sr.positive(w), sr.negative(w), sr)
+        res = buf[:, self.roots]
+        return res.squeeze(0) if squeeze else res
+
+    def evaluate_literals(self, pos: torch.Tensor, neg: torch.Tensor, semiring: str | Semiring) -> torch.Tensor:
+        """The value of every node, ``[B, size]``, from explicit literal values ``pos``/``neg`` ``[B, n_vars]``.
+
+        Used directly for most probable explanations, whose literal weights are not
+        ``p`` and ``1 - p``, and which walk the node values back down from a root.
+        """
+        sr = get_semiring(semiring)
+        w = pos
         batch = w.shape[0]
         consts = w.new_tensor([sr.one, sr.zero]).expand(batch, 2)
-        pieces = [sr.positive(w), sr.negative(w), consts]
+        pieces = [pos, neg, consts]
         total = self.size
         rest = total - (2 * self.n_vars + 2)
         if rest:
@@ -82,8 +94,19 @@ class LayeredCircuit(torch.nn.Module):
             out = sr.segment_sum(prod, segs, self._layer_sizes[i])
             start = self._layer_starts[i]
             buf[:, start : start + self._layer_sizes[i]] = out
-        res = buf[:, self.roots]
-        return res.squeeze(0) if squeeze else res
+        return buf
+
+    def elements(self) -> dict[int, list[tuple[int, int]]]:
+        """Node position -> its (prime, sub) element positions (for walking down a circuit)."""
+        out: dict[int, list[tuple[int, int]]] = {}
+        for i in range(self.n_layers):
+            start = self._layer_starts[i]
+            primes = getattr(self, f"prime{i}").tolist()
+            subs = getattr(self, f"sub{i}").tolist()
+            segs = getattr(self, f"seg{i}").tolist()
+            for p, s, g in zip(primes, subs, segs):
+                out.setdefault(start + g, []).append((p, s))
+        return out
 
 
 def from_sdd(roots: Sequence[SddNode], n_vars: int) -> LayeredCircuit:

@@ -15,7 +15,16 @@ from typing import Protocol
 
 import torch
 
-__all__ = ["Semiring", "PROBABILITY", "LOG_PROBABILITY", "MAX_PRODUCT", "BOOLEAN", "SEMIRINGS", "get_semiring"]
+__all__ = [
+    "Semiring",
+    "PROBABILITY",
+    "LOG_PROBABILITY",
+    "MAX_PRODUCT",
+    "MAX_LOG",
+    "BOOLEAN",
+    "SEMIRINGS",
+    "get_semiring",
+]
 
 
 class Semiring(Protocol):
@@ -57,6 +66,48 @@ class _Probability:
         return x
 
 
+class _SafeLog(torch.autograd.Function):
+    """``log(x)`` whose gradient is 0 (not NaN) where no gradient flows in.
+
+    A probability of exactly 0 (a one-hot network output, the last coin of a
+    complete AD's sequential encoding) is ``-inf`` in log space; the circuit
+    multiplies its gradient by 0, and ``0 * inf`` would poison every parameter
+    with NaN.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return torch.where(grad == 0, torch.zeros_like(grad), grad / x)
+
+
+class _SafeLog1mP(torch.autograd.Function):
+    """``log(1 - p)`` (as ``log1p(-p)``) with the same zero-gradient guard as :class:`_SafeLog`."""
+
+    @staticmethod
+    def forward(ctx, p):
+        ctx.save_for_backward(p)
+        return torch.log1p(-p)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (p,) = ctx.saved_tensors
+        return torch.where(grad == 0, torch.zeros_like(grad), -grad / (1 - p))
+
+
+def safe_log(x: torch.Tensor) -> torch.Tensor:
+    return _SafeLog.apply(x) if x.requires_grad else torch.log(x)
+
+
+def safe_log1m(p: torch.Tensor) -> torch.Tensor:
+    return _SafeLog1mP.apply(p) if p.requires_grad else torch.log1p(-p)
+
+
 @dataclass(frozen=True)
 class _LogProbability:
     name: str = "log"
@@ -64,10 +115,10 @@ class _LogProbability:
     zero: float = float("-inf")
 
     def positive(self, p):
-        return torch.log(p)
+        return safe_log(p)
 
     def negative(self, p):
-        return torch.log1p(-p)
+        return safe_log1m(p)
 
     def mul(self, a, b):
         return a + b
@@ -78,7 +129,7 @@ class _LogProbability:
         m = x.new_full((x.shape[0], n), float("-inf")).scatter_reduce(1, idx, x.detach(), "amax", include_self=True)
         m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
         s = x.new_zeros(x.shape[0], n).index_add(1, seg, torch.exp(x - m.gather(1, idx)))
-        return torch.log(s) + m
+        return safe_log(s) + m
 
     def to_probability(self, x):
         return torch.exp(x)
@@ -111,11 +162,26 @@ class _Boolean(_MaxProduct):
         return torch.minimum(a, b)
 
 
+@dataclass(frozen=True)
+class _MaxLog(_LogProbability):
+    """Log weights; products are sums and sums are maxima: the log probability of the best world.
+
+    Its literal values are set by the caller (see ``LayeredCircuit.evaluate_literals``).
+    """
+
+    name: str = "max-log"
+
+    def segment_sum(self, x, seg, n):
+        idx = seg.unsqueeze(0).expand_as(x)
+        return x.new_full((x.shape[0], n), float("-inf")).scatter_reduce(1, idx, x, "amax", include_self=True)
+
+
 PROBABILITY: Semiring = _Probability()
+MAX_LOG: Semiring = _MaxLog()
 LOG_PROBABILITY: Semiring = _LogProbability()
 MAX_PRODUCT: Semiring = _MaxProduct()
 BOOLEAN: Semiring = _Boolean()
-SEMIRINGS = {s.name: s for s in (PROBABILITY, LOG_PROBABILITY, MAX_PRODUCT, BOOLEAN)}
+SEMIRINGS = {s.name: s for s in (PROBABILITY, LOG_PROBABILITY, MAX_PRODUCT, BOOLEAN, MAX_LOG)}
 
 
 def get_semiring(s: str | Semiring) -> Semiring:

@@ -14,9 +14,9 @@ from pathlib import Path
 from ..errors import NeedsNetworkError, ParseError, ProgramError, SourceSpan
 from ..syntax.ast import ADClause, Clause, Directive, NeuralClause, ProgramAST
 from ..syntax.parser import parse_program
-from ..syntax.terms import TRUE, Float, Int, Str, Struct, Term, Var, term_vars
+from ..syntax.terms import TRUE, Float, Int, Str, Struct, Term, Var, list_items, term_vars
 
-__all__ = ["ClauseDef", "ClauseDB", "Predicate", "build_database", "FACT", "RULE", "AD"]
+__all__ = ["ClauseDef", "ClauseDB", "NeuralSpec", "Predicate", "build_database", "FACT", "RULE", "AD"]
 
 FACT, RULE, AD = "fact", "rule", "ad"
 
@@ -76,6 +76,23 @@ PROTECTED = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class NeuralSpec:
+    """A clause whose probability is learned: ``nn(...)`` or ``t(...)``.
+
+    ``kind``: ``"nn"`` (a network ``name`` applied to ``inputs``, a list term of
+    the clause's variables), or ``"t"`` (the learnable parameter ``name``).
+    ``init`` holds the initial probabilities of ``t(...)`` heads (None for ``t(_)``).
+    """
+
+    kind: str
+    name: str
+    inputs: tuple[Term, ...] = ()
+    domain: tuple[Term, ...] = ()
+    predicate: str = ""
+    init: tuple[float | None, ...] = ()
+
+
 @dataclass(slots=True)
 class ClauseDef:
     """One clause of a predicate, in the form the grounder uses."""
@@ -90,6 +107,7 @@ class ClauseDef:
     ad_heads: tuple[tuple[Term, Term], ...] = ()  # for AD: all (prob, head) pairs
     ad_index: int = 0  # for AD: which head this entry stands for
     vars: tuple[Var, ...] = ()  # every variable of the clause, for instance keys
+    neural: NeuralSpec | None = None  # probability from a network or a learnable parameter
 
 
 @dataclass(slots=True)
@@ -130,6 +148,8 @@ class ClauseDB:
     predicates: dict[tuple[str, int], Predicate] = field(default_factory=dict)
     unknown_fail: bool = False
     n_clauses: int = 0
+    allow_neural: bool = False  # nn(...)/t(...) clauses are accepted (plait.Model), else rejected
+    neural_specs: list[tuple[NeuralSpec, SourceSpan | None]] = field(default_factory=list)
 
     def add(self, c: ClauseDef) -> None:
         head = c.head
@@ -168,15 +188,39 @@ def _probability_literal(prob: Term, span: SourceSpan | None) -> None:
 
 
 def build_database(
-    ast: ProgramAST, base_dir: Path | None = None, _seen: set[Path] | None = None, db: ClauseDB | None = None
+    ast: ProgramAST,
+    base_dir: Path | None = None,
+    _seen: set[Path] | None = None,
+    db: ClauseDB | None = None,
+    neural: bool = False,
 ) -> ClauseDB:
-    """Index the clauses of ``ast``; run its directives (consult, unknown/1, ...)."""
-    db = db if db is not None else ClauseDB()
+    """Index the clauses of ``ast``; run its directives (consult, unknown/1, ...).
+
+    With ``neural`` the neural predicates (``nn(...) ::``) and learnable
+    probabilities (``t(...) ::``) are accepted; their specs are collected in
+    ``db.neural_specs`` so that :class:`plait.Model` can check the networks.
+    """
+    if db is None:
+        db = ClauseDB()
+        db.allow_neural = neural
     seen = _seen if _seen is not None else set()
     for item in ast.items:
         if isinstance(item, Directive):
             _directive(item, db, base_dir, seen)
             continue
+        if isinstance(item, NeuralClause) and db.allow_neural:
+            _neural_clause(item, db)
+            continue
+        if isinstance(item, ADClause) and any(_is_t(p) for p, _ in item.heads):
+            if db.allow_neural:
+                _learnable_ad(item, db)
+                continue
+            raise NeedsNetworkError(
+                "an annotated disjunction with learnable t(...) probabilities needs a parameter store, "
+                "which plain inference does not have",
+                item.span,
+                "evaluate it with plait.Model, or give the heads numbers",
+            )
         if isinstance(item, NeuralClause):
             spec = item.spec
             what = "neural predicate" if isinstance(spec, Struct) and spec.functor == "nn" else "learnable probability"
@@ -218,6 +262,144 @@ def build_database(
     if _seen is None:
         db.finish()
     return db
+
+
+def _is_t(prob: Term) -> bool:
+    return isinstance(prob, Struct) and prob.functor == "t" and len(prob.args) == 1
+
+
+def _t_init(prob: Term, span: SourceSpan | None) -> float | None:
+    """The initial value of ``t(P)``: a number in [0, 1], or None for ``t(_)``."""
+    (arg,) = prob.args  # type: ignore[union-attr]
+    if isinstance(arg, Var):
+        return None
+    if isinstance(arg, (Int, Float)) and 0.0 <= arg.value <= 1.0:
+        return float(arg.value)
+    if isinstance(arg, Struct) and arg.functor == "/" and len(arg.args) == 2:
+        a, b = arg.args
+        if isinstance(a, (Int, Float)) and isinstance(b, (Int, Float)) and b.value != 0:
+            v = a.value / b.value
+            if 0.0 <= v <= 1.0:
+                return float(v)
+    raise ProgramError(
+        f"t({arg}) is not a valid learnable probability",
+        span,
+        "write t(P) with a number P in [0, 1] as the initial value, or t(_) for a random one",
+    )
+
+
+def _domain(term: Term, span: SourceSpan | None) -> tuple[Term, ...]:
+    """An nn/4 domain: a list of ground terms; ``[0..9]`` expands to 0, 1, ..., 9."""
+    items, tail = list_items(term)
+    if items is None or tail != Struct("[]"):
+        raise ProgramError(
+            f"the domain of a neural predicate must be a list, not {term}", span, "write e.g. [0,1,2] or [0..9]"
+        )
+    out: list[Term] = []
+    for it in items:
+        if isinstance(it, Struct) and it.functor == ".." and len(it.args) == 2:
+            lo, hi = it.args
+            if not (isinstance(lo, Int) and isinstance(hi, Int)) or hi.value < lo.value:
+                raise ProgramError(f"bad range {it} in a neural predicate's domain", span, "write a range as [0..9]")
+            out.extend(Int(v) for v in range(lo.value, hi.value + 1))
+        else:
+            out.append(it)
+    if not out:
+        raise ProgramError("the domain of a neural predicate is empty", span)
+    for it in out:
+        if term_vars(it, {}):
+            raise ProgramError(f"the domain value {it} of a neural predicate is not ground", span)
+    if len(set(out)) != len(out):
+        raise ProgramError(f"the domain {term} of a neural predicate repeats a value", span)
+    return tuple(out)
+
+
+def _substitute(t: Term, var: Var, value: Term) -> Term:
+    if t == var:
+        return value
+    if isinstance(t, Struct) and t.args:
+        return Struct(t.functor, tuple(_substitute(a, var, value) for a in t.args))
+    return t
+
+
+def _neural_clause(item: NeuralClause, db: ClauseDB) -> None:
+    """``nn(Net, Inputs, Y, Domain) :: h`` (an AD over the domain), ``nn(Net, Inputs) :: h`` or ``t(P) :: h``."""
+    spec, head, span = item.spec, item.head, item.span
+    assert isinstance(spec, Struct)
+    _check_head(head, span, db)
+    assert isinstance(head, Struct)
+    sig = f"{head.functor}/{len(head.args)}"
+    cid = db.n_clauses
+    db.n_clauses += 1
+    kind = FACT if item.body == TRUE else RULE
+    if spec.functor == "t":
+        if len(spec.args) != 1:
+            raise ProgramError(f"t/{len(spec.args)} is not a learnable probability", span, "write t(0.5) or t(_)")
+        ns = NeuralSpec("t", f"t{cid}", predicate=sig, init=(_t_init(spec, span),))
+        vs = _clause_vars(head, item.body)
+        db.add(ClauseDef(kind, head, item.body, Float(0.5), cid, span, False, (), 0, vs, ns))
+        db.neural_specs.append((ns, span))
+        return
+    if spec.functor != "nn" or len(spec.args) not in (2, 4):
+        raise ProgramError(
+            f"{spec.functor}/{len(spec.args)} is not a neural annotation",
+            span,
+            "write nn(Net, [X], Y, [v1,...,vn]) :: p(X, Y) or nn(Net, [X]) :: p(X)",
+        )
+    net = spec.args[0]
+    if not (isinstance(net, Struct) and not net.args):
+        raise ProgramError(f"the network name of a neural predicate must be an atom, not {net}", span)
+    inputs, tail = list_items(spec.args[1])
+    if inputs is None or tail != Struct("[]") or not inputs:
+        raise ProgramError(
+            f"the inputs of neural predicate {sig} must be a non-empty list of terms, not {spec.args[1]}",
+            span,
+            "write nn(Net, [X], ...) with the input variables in a list",
+        )
+    if len(spec.args) == 2:
+        ns = NeuralSpec("nn", net.functor, tuple(inputs), (), sig)
+        vs = _clause_vars(head, item.body, spec.args[1])
+        db.add(ClauseDef(kind, head, item.body, Float(0.5), cid, span, False, (), 0, vs, ns))
+        db.neural_specs.append((ns, span))
+        return
+    out_var = spec.args[2]
+    if not isinstance(out_var, Var):
+        raise ProgramError(f"the output of neural predicate {sig} must be a variable, not {out_var}", span)
+    domain = _domain(spec.args[3], span)
+    ns = NeuralSpec("nn", net.functor, tuple(inputs), domain, sig)
+    heads = tuple((Float(1.0 / len(domain)), _substitute(head, out_var, d)) for d in domain)
+    vs = _clause_vars(*(h for _, h in heads), item.body, spec.args[1])
+    for i, (_p, h) in enumerate(heads):
+        db.add(ClauseDef(AD, h, item.body, None, cid, span, False, heads, i, vs, ns))
+    db.neural_specs.append((ns, span))
+
+
+def _learnable_ad(item: ADClause, db: ClauseDB) -> None:
+    """``t(0.2)::a; t(0.8)::b.``: one learnable distribution over the heads."""
+    if not all(_is_t(p) for p, _ in item.heads):
+        raise ProgramError(
+            "mix of t(...) and fixed probabilities in one annotated disjunction",
+            item.span,
+            "make every head learnable with t(...), or none",
+        )
+    init = tuple(_t_init(p, item.span) for p, _ in item.heads)
+    known = [v for v in init if v is not None]
+    if sum(known) > 1.0 + 1e-9:
+        raise ProgramError(
+            f"the initial probabilities of a learnable annotated disjunction sum to {sum(known):g} > 1", item.span
+        )
+    cid = db.n_clauses
+    db.n_clauses += 1
+    first = item.heads[0][1]
+    sig = f"{first.functor}/{len(first.args)}" if isinstance(first, Struct) else str(first)
+    ns = NeuralSpec("t", f"t{cid}", predicate=sig, init=init)
+    n = len(item.heads)
+    heads = tuple((Float(1.0 / n), h) for _, h in item.heads)
+    vs = _clause_vars(*(h for _, h in heads), item.body)
+    for i, (_p, h) in enumerate(heads):
+        _check_head(h, item.span, db)
+        db.add(ClauseDef(AD, h, item.body, None, cid, item.span, False, heads, i, vs, ns))
+    db.neural_specs.append((ns, item.span))
 
 
 def _check_head(head: Term, span: SourceSpan | None, db: ClauseDB) -> None:

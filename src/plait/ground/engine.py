@@ -36,7 +36,17 @@ from ..syntax.terms import NIL, TRUE, Float, Int, Struct, Term, Var, fresh_var, 
 from .arithmetic import evaluate
 from .builtins import BUILTINS, LIBRARY, sort_unique
 from .database import AD, ClauseDB, ClauseDef, Predicate
-from .ground_program import CHOICE, COIN, DERIVED, ADGroup, GroundEvidence, GroundProgram, GroundQuery, Node
+from .ground_program import (
+    CHOICE,
+    COIN,
+    DERIVED,
+    ADGroup,
+    GroundEvidence,
+    GroundProgram,
+    GroundQuery,
+    NeuralSource,
+    Node,
+)
 from .unify import Subst, rename, resolve, unify, variant_key, walk
 
 __all__ = ["Limits", "ground_program", "Grounder"]
@@ -133,17 +143,24 @@ class Grounder:
         self.nodes.append(node)
         return len(self.nodes) - 1
 
-    def coin(self, key: object, prob: float, label: Term) -> int:
+    def coin(self, key: object, prob: float, label: Term, neural: NeuralSource | None = None) -> int:
         nid = self.node_index.get(key)
         if nid is None:
-            nid = self.node_index[key] = self._new_node(Node(COIN, label, prob=prob))
+            nid = self.node_index[key] = self._new_node(Node(COIN, label, prob=prob, neural=neural))
         return nid
 
-    def choice(self, gkey: object, probs: tuple[float, ...], labels: tuple[Term, ...], index: int) -> int:
+    def choice(
+        self,
+        gkey: object,
+        probs: tuple[float, ...],
+        labels: tuple[Term, ...],
+        index: int,
+        neural: NeuralSource | None = None,
+    ) -> int:
         g = self.group_index.get(gkey)
         if g is None:
             g = self.group_index[gkey] = len(self.groups)
-            self.groups.append(ADGroup(probs, labels))
+            self.groups.append(ADGroup(probs, labels, neural=neural))
         key = ("choice", g, index)
         nid = self.node_index.get(key)
         if nid is None:
@@ -201,6 +218,22 @@ class Grounder:
                     + (f" (busy with {_sig(self.stack[-1].goal)})" if self.stack else ""),
                     hint="the program may have unbounded recursion; raise the timeout if it is just large",
                 )
+
+    def _neural_source(self, c: ClauseDef, s: Subst, mapping: dict[Var, Var]) -> NeuralSource:
+        """The network (with its ground inputs) or parameter behind a neural clause's probability."""
+        ns = c.neural
+        assert ns is not None
+        if ns.kind == "t":
+            return NeuralSource("t", ns.name, (), ns.predicate, c.span)
+        inputs = tuple(resolve(rename(x, mapping), s) for x in ns.inputs)
+        for x in inputs:
+            if not is_ground(x):
+                raise NonGroundError(
+                    f"the input {x} of neural predicate {ns.predicate} (network {ns.name}) is unbound when it is called",
+                    c.span,
+                    "bind the network's input arguments, e.g. to tensor(...) terms or to a query template's inputs",
+                )
+        return NeuralSource("nn", ns.name, inputs, ns.predicate, c.span)
 
     def _prob(self, t: Term, s: Subst, c: ClauseDef) -> float:
         try:
@@ -338,7 +371,8 @@ class Grounder:
             positions = range(len(clauses))
         for i in positions:
             c = clauses[i]
-            head = c.head if is_ground(c.head) else rename(c.head, {})
+            mapping: dict[Var, Var] = {}
+            head = c.head if is_ground(c.head) else rename(c.head, mapping)
             s2 = unify(head, goal, s)
             if s2 is None:
                 continue
@@ -346,6 +380,10 @@ class Grounder:
                 yield s2, ()
                 continue
             inst = resolve(head, s2)
+            if c.neural is not None:
+                src = self._neural_source(c, s2, mapping)
+                yield s2, (self.coin(("n", c.cid, inst), 0.5, inst, src),)
+                continue
             if not is_ground(inst):
                 raise NonGroundError(
                     f"probabilistic fact {resolve(c.head, {})} is called with unbound arguments ({inst})",
@@ -442,9 +480,13 @@ class Grounder:
                             c.span,
                             "every variable of a probabilistic head must be bound by the body or the call",
                         )
-                    p = self._prob(rename(c.prob, mapping), s2, c)
                     ikey = variant_key(Struct("i", tuple(resolve(mapping.get(v, v), s2) for v in c.vars)))
-                    lits = lits + (self.coin(("c", c.cid, ikey), p, inst),)
+                    if c.neural is not None:
+                        src = self._neural_source(c, s2, mapping)
+                        lits = lits + (self.coin(("c", c.cid, ikey), 0.5, inst, src),)
+                    else:
+                        p = self._prob(rename(c.prob, mapping), s2, c)
+                        lits = lits + (self.coin(("c", c.cid, ikey), p, inst),)
                 self._record(t, inst, lits, c)
         except PlaitError as e:
             raise e.with_span(c.span) from None
@@ -466,7 +508,8 @@ class Grounder:
             )
         labels = tuple(resolve(rename(h, mapping), s) for _, h in c.ad_heads)
         ikey = variant_key(Struct("i", tuple(resolve(mapping.get(v, v), s) for v in c.vars)))
-        return self.choice(("ad", c.cid, ikey), probs, labels, c.ad_index)
+        src = self._neural_source(c, s, mapping) if c.neural is not None else None
+        return self.choice(("ad", c.cid, ikey), probs, labels, c.ad_index, src)
 
     def _record(self, t: Table, answer: Term, lits: Lits, c: ClauseDef) -> None:
         self._tick()

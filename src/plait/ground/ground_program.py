@@ -17,9 +17,35 @@ from dataclasses import dataclass, field
 
 from ..syntax.terms import Term
 
-__all__ = ["COIN", "CHOICE", "DERIVED", "Node", "ADGroup", "GroundQuery", "GroundEvidence", "GroundProgram"]
+__all__ = [
+    "COIN",
+    "CHOICE",
+    "DERIVED",
+    "NeuralSource",
+    "Node",
+    "ADGroup",
+    "GroundQuery",
+    "GroundEvidence",
+    "GroundProgram",
+]
 
 COIN, CHOICE, DERIVED = "coin", "choice", "derived"
+
+
+@dataclass(frozen=True, slots=True)
+class NeuralSource:
+    """Where the probability of a coin or an AD group comes from at evaluation time.
+
+    ``kind`` is ``"nn"`` (the network ``name`` applied to the ground ``inputs``)
+    or ``"t"`` (the learnable parameter ``name``, shared by every grounding of
+    its clause). ``predicate`` (``digit/2``) and ``span`` are for error messages.
+    """
+
+    kind: str
+    name: str
+    inputs: tuple[Term, ...] = ()
+    predicate: str = ""
+    span: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -32,6 +58,7 @@ class Node:
     bodies: set[tuple[int, ...]] = field(default_factory=set)  # DERIVED
     neg_bodies: set[tuple[int, ...]] = field(default_factory=set)  # DERIVED
     certain: bool = False  # DERIVED with an empty body and no negative body
+    neural: NeuralSource | None = None  # COIN whose probability comes from a network or parameter
 
 
 @dataclass(slots=True)
@@ -41,6 +68,7 @@ class ADGroup:
     probs: tuple[float, ...]
     labels: tuple[Term, ...]
     choices: list[int] = field(default_factory=list)  # node ids of the heads used
+    neural: NeuralSource | None = None  # probabilities from a network or parameter (probs are placeholders)
 
 
 @dataclass(frozen=True, slots=True)

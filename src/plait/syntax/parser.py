@@ -308,8 +308,12 @@ def classify(term: Term, span: SourceSpan | None = None) -> Item:
                     "write 'p1::h1; p2::h2 :- body.'",
                 )
             prob, h = p.args
-            if isinstance(prob, Struct) and prob.functor in ("nn", "t"):
-                raise ProgramError("neural annotations cannot appear inside an annotated disjunction", span)
+            if isinstance(prob, Struct) and prob.functor == "nn":
+                raise ProgramError(
+                    "nn(...) annotations cannot appear inside an annotated disjunction",
+                    span,
+                    "a neural annotated disjunction is written nn(Net, [X], Y, [v1,...,vn]) :: head(X, Y)",
+                )
             heads.append((prob, _check_head(h, span)))
         return ADClause(tuple(heads), body, span)
     if _is_prob_annotation(head):

@@ -1,0 +1,360 @@
+"""Training a :class:`~plait.nn.model.Model` through the logic: ``fit``, data, logs, checkpoints.
+
+The loss is the negative log probability of the observed answer of a query
+template (``addition(A, B, Z)`` with ``Z`` observed), so the networks learn
+from the symbolic task's labels alone. Each epoch writes one row of metrics
+(loss, task accuracy, time, throughput, anything from ``metrics=``) to
+``metrics.csv`` and ``metrics.json``, redraws ``curves.png`` and saves a
+safetensors checkpoint; a progress bar shows loss and examples per second.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..errors import InferenceError, PlaitError, TrainingError
+from .model import Model
+
+__all__ = ["Gather", "QueryData", "History", "fit", "evaluate", "save_checkpoint", "load_checkpoint", "seed_everything"]
+
+
+class Gather:
+    """A lazy ``source[index]`` input: images stay in one tensor, examples hold indices.
+
+    >>> g = Gather(torch.arange(10.0), torch.tensor([3, 1]))
+    >>> g[torch.tensor([1])]
+    tensor([1.])
+    """
+
+    def __init__(self, source: torch.Tensor, index: torch.Tensor) -> None:
+        self.source = source
+        self.index = index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, rows: torch.Tensor) -> torch.Tensor:
+        return self.source[self.index[rows]]
+
+
+InputColumn = torch.Tensor | Gather
+
+
+@dataclass
+class QueryData:
+    """Examples for a query template: input columns (one row per example) and observed answers.
+
+    ``inputs`` maps each input variable to a tensor or :class:`Gather` with one
+    row per example, or to a list of them for a variable bound to a list.
+    ``targets`` holds the observed value of the template's free variable per
+    example (ints, terms or tuples for several free variables); None means the
+    query itself is observed to be true.
+
+    >>> data = QueryData({"A": torch.zeros(4, 1, 8, 8), "B": torch.zeros(4, 1, 8, 8)}, [0, 1, 2, 3])
+    >>> len(data)
+    4
+    """
+
+    inputs: Mapping[str, InputColumn | Sequence[InputColumn]]
+    targets: Sequence[object] | torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        lengths = {len(c) for c in self._columns()}
+        if self.targets is not None:
+            lengths.add(len(self.targets))
+        if len(lengths) != 1:
+            raise TrainingError(
+                f"the columns of the query data have different lengths {sorted(lengths)}",
+                hint="every input column and the targets need one row per example",
+            )
+
+    def _columns(self) -> list[InputColumn]:
+        out: list[InputColumn] = []
+        for v in self.inputs.values():
+            out.extend(v if isinstance(v, (list, tuple)) else [v])
+        return out
+
+    def __len__(self) -> int:
+        return len(self._columns()[0])
+
+    def batch(self, rows: torch.Tensor, device: torch.device | None = None) -> dict[str, object]:
+        def take(c: InputColumn) -> torch.Tensor:
+            x = c[rows]
+            return x.to(device, non_blocking=True) if device is not None else x
+
+        out: dict[str, object] = {}
+        for k, v in self.inputs.items():
+            out[k] = [take(c) for c in v] if isinstance(v, (list, tuple)) else take(v)
+        return out
+
+
+@dataclass
+class History:
+    """Per-epoch metrics of a :func:`fit` run (also written to ``log_dir``)."""
+
+    rows: list[dict[str, float]] = field(default_factory=list)
+    log_dir: Path | None = None
+
+    def __getitem__(self, key: str) -> list[float]:
+        return [r[key] for r in self.rows if key in r]
+
+    @property
+    def last(self) -> dict[str, float]:
+        return self.rows[-1] if self.rows else {}
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; return a torch generator for shuffling."""
+    random.seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed % 2**32)
+    except ImportError:  # pragma: no cover - numpy is a dependency
+        pass
+    torch.manual_seed(seed)
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return g
+
+
+def _target_columns(model: Model, query: str, data: QueryData) -> torch.Tensor | None:
+    t = model.template(query, data.inputs)  # type: ignore[arg-type]
+    if data.targets is None:
+        if len(t.answers) != 1:
+            raise TrainingError(
+                f"the query template {query} has {len(t.answers)} answers but the data has no targets",
+                hint=f"give targets for its free variables ({', '.join(t.outputs)})",
+            )
+        return None
+    try:
+        return t.targets(data.targets)  # type: ignore[arg-type]
+    except InferenceError as e:
+        raise TrainingError(f"a target is not an answer of {query}: {e.message}", hint=e.hint) from None
+
+
+def evaluate(
+    model: Model, query: str, data: QueryData, batch_size: int = 256, device: torch.device | str | None = None
+) -> dict[str, float]:
+    """Task accuracy (prediction by the most probable world) and mean loss on ``data``."""
+    cols = _target_columns(model, query, data)
+    device = torch.device(device) if device is not None else model._default_device()
+    correct, total, loss_sum = 0, 0, 0.0
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for start in range(0, len(data), batch_size):
+                rows = torch.arange(start, min(start + batch_size, len(data)))
+                inputs = data.batch(rows, device)
+                logp = model.log_prob(query, **inputs)  # type: ignore[arg-type]
+                target = torch.zeros(len(rows), dtype=torch.long) if cols is None else cols[rows]
+                target = target.to(logp.device)
+                loss_sum += float(-logp.gather(1, target[:, None]).sum())
+                pred = model.predict(query, **inputs)  # type: ignore[arg-type]
+                correct += int((pred == target).sum())
+                total += len(rows)
+    finally:
+        model.train(was_training)
+    return {"accuracy": correct / max(total, 1), "loss": loss_sum / max(total, 1)}
+
+
+def fit(
+    model: Model,
+    query: str,
+    train: QueryData,
+    *,
+    epochs: int = 1,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    optimizer: torch.optim.Optimizer | None = None,
+    test: QueryData | None = None,
+    metrics: Mapping[str, Callable[[Model], float]] | None = None,
+    log_dir: str | Path | None = None,
+    plot: bool = True,
+    checkpoint: bool = True,
+    seed: int | None = 0,
+    progress: bool = True,
+    device: torch.device | str | None = None,
+) -> History:
+    """Train ``model`` so that the observed answers of ``query`` become likely.
+
+    >>> # history = plait.fit(model, "addition(A, B, Z)", train, test=test, epochs=3, log_dir="runs/add")
+
+    ``optimizer`` defaults to Adam over ``model.parameters()`` with ``lr``. With
+    ``log_dir``, every epoch appends to ``metrics.csv``/``metrics.json``, redraws
+    ``curves.png`` (``plot``) and writes ``checkpoint.safetensors``
+    (``checkpoint``). ``seed`` seeds Python, NumPy and torch and the shuffling.
+    """
+    if epochs < 0 or batch_size < 1:
+        raise TrainingError(f"bad training settings: epochs={epochs}, batch_size={batch_size}")
+    gen = seed_everything(seed) if seed is not None else torch.Generator()
+    if device is not None:
+        model.to(device)
+    dev = torch.device(device) if device is not None else model._default_device()
+    cols = _target_columns(model, query, train)
+    if optimizer is None:
+        params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            raise TrainingError("the model has no trainable parameters (no networks and no t(...) clauses)")
+        optimizer = torch.optim.Adam(params, lr=lr)
+    out_dir = Path(log_dir) if log_dir is not None else None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    history = History(log_dir=out_dir)
+    n = len(train)
+    bar_cls = _progress_bar() if progress else None
+    for epoch in range(1, epochs + 1):
+        model.train()
+        perm = torch.randperm(n, generator=gen)
+        start_t = time.perf_counter()
+        loss_sum, seen = 0.0, 0
+        batches = range(0, n, batch_size)
+        bar = (
+            bar_cls(total=n, desc=f"epoch {epoch}/{epochs}", unit="ex", leave=False, disable=None) if bar_cls else None
+        )
+        try:
+            for start in batches:
+                rows = perm[start : start + batch_size]
+                inputs = train.batch(rows, dev)
+                logp = model.log_prob(query, **inputs)  # type: ignore[arg-type]
+                if cols is None:
+                    nll = -logp[:, 0]
+                else:
+                    nll = -logp.gather(1, cols[rows].to(logp.device)[:, None])[:, 0]
+                loss = nll.mean()
+                if not torch.isfinite(loss):
+                    raise TrainingError(
+                        f"the loss became {float(loss)} in epoch {epoch}: an observed answer has probability 0",
+                        hint="check that the targets are possible answers and the networks' outputs are not saturated",
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                loss_sum += float(loss.detach()) * len(rows)
+                seen += len(rows)
+                if bar is not None:
+                    bar.update(len(rows))
+                    bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
+        finally:
+            if bar is not None:
+                bar.close()
+        elapsed = time.perf_counter() - start_t
+        row: dict[str, float] = {
+            "epoch": epoch,
+            "train_loss": loss_sum / max(seen, 1),
+            "epoch_seconds": elapsed,
+            "examples_per_second": seen / elapsed if elapsed > 0 else math.inf,
+        }
+        if test is not None:
+            ev = evaluate(model, query, test, device=dev)
+            row["test_loss"] = ev["loss"]
+            row["test_accuracy"] = ev["accuracy"]
+        for name, fn in (metrics or {}).items():
+            try:
+                row[name] = float(fn(model))
+            except PlaitError:
+                raise
+            except Exception as e:
+                raise TrainingError(f"the metric {name!r} raised {type(e).__name__}: {e}") from e
+        history.rows.append(row)
+        if progress:
+            shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
+            print(shown, flush=True)
+        if out_dir is not None:
+            _write_logs(history, out_dir)
+            if plot:
+                plot_history(history, out_dir / "curves.png")
+            if checkpoint:
+                save_checkpoint(model, out_dir / "checkpoint.safetensors", {"epoch": str(epoch), "query": query})
+    return history
+
+
+def _progress_bar():
+    from tqdm.auto import tqdm
+
+    return tqdm
+
+
+def _write_logs(history: History, out_dir: Path) -> None:
+    keys: list[str] = []
+    for r in history.rows:
+        keys.extend(k for k in r if k not in keys)
+    with open(out_dir / "metrics.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(history.rows)
+    (out_dir / "metrics.json").write_text(json.dumps(history.rows, indent=2) + "\n")
+
+
+def plot_history(history: History, path: str | Path) -> Path:
+    """Loss and accuracy curves per epoch as a PNG (needs matplotlib: ``pip install 'plait[train]'``)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError as e:
+        raise TrainingError("plotting needs matplotlib", hint="pip install 'plait[train]' or pass plot=False") from e
+    epochs = history["epoch"]
+    loss_keys = [k for k in ("train_loss", "test_loss") if history[k]]
+    other = [k for k in history.last if k not in ("epoch", "epoch_seconds", "examples_per_second", *loss_keys)]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for k in loss_keys:
+        axes[0].plot(epochs, history[k], marker="o", label=k)
+    axes[0].set_xlabel("epoch")
+    axes[0].set_ylabel("negative log likelihood")
+    axes[0].legend()
+    for k in other:
+        axes[1].plot(epochs, history[k], marker="o", label=k)
+    axes[1].set_xlabel("epoch")
+    axes[1].set_ylabel("metric")
+    if other:
+        axes[1].legend()
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def save_checkpoint(model: torch.nn.Module, path: str | Path, metadata: Mapping[str, str] | None = None) -> Path:
+    """Save the model's parameters and buffers with safetensors (never pickle)."""
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().contiguous().cpu().clone() for k, v in model.state_dict().items()}
+    path = Path(path)
+    save_file(state, str(path), metadata=dict(metadata or {}))
+    return path
+
+
+def load_checkpoint(model: torch.nn.Module, path: str | Path, strict: bool = True) -> dict[str, str]:
+    """Load a checkpoint written by :func:`save_checkpoint` into ``model``; returns its metadata."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise TrainingError(f"no checkpoint at {path}")
+    try:
+        state = load_file(str(path))
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception as e:  # safetensors raises its own error types for corrupt files
+        raise TrainingError(f"cannot read the checkpoint {path}: {e}") from e
+    try:
+        model.load_state_dict(state, strict=strict)
+    except RuntimeError as e:
+        raise TrainingError(
+            f"the checkpoint {path} does not fit this model: {e}", hint="build the model with the same networks"
+        ) from e
+    return meta
