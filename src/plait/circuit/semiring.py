@@ -127,7 +127,7 @@ class _LogProbability:
         # log-sum-exp per segment, shifted by the (detached) segment maximum
         idx = seg.unsqueeze(0).expand_as(x)
         m = x.new_full((x.shape[0], n), float("-inf")).scatter_reduce(1, idx, x.detach(), "amax", include_self=True)
-        m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+        m = torch.nan_to_num(m, neginf=0.0)  # an all-zero segment: shift by 0, its sum stays 0 (-inf)
         s = x.new_zeros(x.shape[0], n).index_add(1, seg, torch.exp(x - m.gather(1, idx)))
         return safe_log(s) + m
 
