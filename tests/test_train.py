@@ -1,0 +1,144 @@
+"""plait.fit: learning through the logic, logs, curves, safetensors checkpoints, seeds, errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+
+import plait
+from plait.nn.train import Gather, QueryData, evaluate, load_checkpoint, save_checkpoint
+
+PROGRAM = """
+nn(digit_net, [X], Y, [0..3]) :: digit(X, Y).
+addition(X, Y, Z) :- digit(X, N1), digit(Y, N2), Z is N1 + N2.
+"""
+
+
+def toy_task(n: int = 256, seed: int = 0):
+    """Four well separated 'digit' prototypes in 6 dimensions, plus noise; examples are pairs."""
+    g = torch.Generator().manual_seed(seed)
+    protos = torch.eye(4, 6) * 3
+    labels = torch.randint(0, 4, (n,), generator=g)
+    images = protos[labels] + 0.3 * torch.randn(n, 6, generator=g)
+    a = torch.randint(0, n, (n,), generator=g)
+    b = torch.randint(0, n, (n,), generator=g)
+    data = QueryData({"A": Gather(images, a), "B": Gather(images, b)}, (labels[a] + labels[b]).tolist())
+    return images, labels, data
+
+
+def make_model(seed: int = 0) -> plait.Model:
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4), torch.nn.Softmax(-1))
+    return plait.Model(PROGRAM, {"digit_net": net}, dtype=torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def _float32():
+    torch.set_default_dtype(torch.float32)  # networks and data as users have them
+
+
+def test_fit_learns_digits_from_sums_alone(tmp_path):
+    images, labels, train = toy_task()
+    _, _, test = toy_task(seed=1)
+    model = make_model()
+    net = model.networks["digit_net"]
+
+    def digit_accuracy(m):
+        with torch.no_grad():
+            return float((net(images).argmax(-1) == labels).float().mean())
+
+    history = plait.fit(
+        model, "addition(A, B, Z)", train, test=test, epochs=8, batch_size=16, lr=1e-2, seed=0,
+        metrics={"digit_accuracy": digit_accuracy}, log_dir=tmp_path, progress=False,
+    )  # fmt: skip
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert history.last["test_accuracy"] > 0.9 and history.last["digit_accuracy"] > 0.9
+    with open(tmp_path / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 8 and {"epoch", "train_loss", "test_accuracy", "digit_accuracy", "epoch_seconds"} <= set(
+        rows[0]
+    )
+    assert json.loads((tmp_path / "metrics.json").read_text())[-1]["epoch"] == 8
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "checkpoint.safetensors").stat().st_size > 0
+
+
+def test_fit_is_reproducible_with_a_seed():
+    def run(seed):
+        model = make_model(0)
+        h = plait.fit(model, "addition(A, B, Z)", toy_task()[2], epochs=2, batch_size=32, seed=seed, progress=False)
+        return h["train_loss"], [p.detach().clone() for p in model.parameters()]
+
+    l1, p1 = run(3)
+    l2, p2 = run(3)
+    l3, _ = run(4)
+    assert l1 == l2 and all(torch.equal(a, b) for a, b in zip(p1, p2))
+    assert l1 != l3
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model = plait.Model(PROGRAM + "t(0.3)::noise.\n", {"digit_net": make_model(1).networks["digit_net"]})
+    (name,) = list(model.learnable)
+    with torch.no_grad():
+        model.learnable[name].fill_(1.25)
+    path = save_checkpoint(model, tmp_path / "m.safetensors", {"note": "hello"})
+    assert path.read_bytes()[:8] != b"\x80\x04\x95"  # not a pickle
+    other = plait.Model(PROGRAM + "t(0.3)::noise.\n", {"digit_net": make_model(2).networks["digit_net"]})
+    x = torch.randn(5, 6)
+    assert not torch.allclose(model("addition(A, B, Z)", A=x, B=x), other("addition(A, B, Z)", A=x, B=x))
+    meta = load_checkpoint(other, path)
+    assert meta == {"note": "hello"}
+    assert torch.equal(other.learnable[name], model.learnable[name])
+    assert torch.allclose(model("addition(A, B, Z)", A=x, B=x), other("addition(A, B, Z)", A=x, B=x))
+
+
+def test_checkpoint_errors(tmp_path):
+    model = make_model()
+    with pytest.raises(plait.TrainingError, match="no checkpoint"):
+        load_checkpoint(model, tmp_path / "missing.safetensors")
+    (tmp_path / "bad.safetensors").write_bytes(b"not a checkpoint")
+    with pytest.raises(plait.TrainingError, match="cannot read the checkpoint"):
+        load_checkpoint(model, tmp_path / "bad.safetensors")
+    bigger = plait.Model(
+        PROGRAM, {"digit_net": torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.Softmax(-1))}, dtype=torch.float64
+    )
+    save_checkpoint(bigger, tmp_path / "other.safetensors")
+    with pytest.raises(plait.TrainingError, match="does not fit this model"):
+        load_checkpoint(model, tmp_path / "other.safetensors")
+
+
+def test_targets_that_are_not_answers_are_rejected():
+    images, _, _ = toy_task()
+    data = QueryData({"A": images[:4], "B": images[:4]}, [0, 1, 2, 99])
+    with pytest.raises(plait.TrainingError, match="not an answer") as e:
+        plait.fit(make_model(), "addition(A, B, Z)", data, progress=False)
+    assert "99" in str(e.value)
+
+
+def test_query_data_checks_lengths_and_missing_targets():
+    with pytest.raises(plait.TrainingError, match="different lengths"):
+        QueryData({"A": torch.zeros(3, 6), "B": torch.zeros(4, 6)}, [0, 0, 0])
+    data = QueryData({"A": torch.zeros(3, 6), "B": torch.zeros(3, 6)})
+    with pytest.raises(plait.TrainingError, match="has 7 answers but the data has no targets"):
+        plait.fit(make_model(), "addition(A, B, Z)", data, progress=False)
+
+
+def test_a_query_without_free_variables_trains_on_its_own_probability():
+    model = plait.Model("t(0.2)::coin.\nwin :- coin.\n", dtype=torch.float64)
+    before = float(model("win")[0, 0].detach())
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    for _ in range(20):
+        loss = -model.log_prob("win")[0, 0]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(model("win")[0, 0].detach()) > before + 0.3
+
+
+def test_evaluate_reports_accuracy_and_loss():
+    _, _, test = toy_task()
+    res = evaluate(make_model(), "addition(A, B, Z)", test)
+    assert set(res) == {"accuracy", "loss"} and 0 <= res["accuracy"] <= 1 and res["loss"] > 0
