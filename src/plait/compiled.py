@@ -147,13 +147,18 @@ CYCLE_METHODS = ("break", "tp")
 
 
 def compile_ground_program(
-    program: GroundProgram, dtype: torch.dtype = torch.float64, backend: str = "layered", cycles: str = "break"
+    program: GroundProgram,
+    dtype: torch.dtype = torch.float64,
+    backend: str = "layered",
+    cycles: str = "break",
+    strategy: str = "auto",
 ) -> CompiledQuery:
     """Lineage -> SDD -> tensor circuit.
 
     ``backend`` is ``"layered"`` (plait's own) or ``"klay"``; ``cycles`` chooses how
     positive recursion is compiled: ``"break"`` (cycle breaking, as ProbLog) or
-    ``"tp"`` (TP-compilation, a fixpoint on SDDs). Both are exact.
+    ``"tp"`` (TP-compilation, a fixpoint on SDDs). Both are exact. ``strategy`` is
+    the SDD vtree strategy (see :func:`plait.compile.sdd.compile_sdd`).
     """
     if backend not in BACKENDS:
         raise InferenceError(f"unknown backend {backend!r}", hint=f"choose one of {', '.join(BACKENDS)}")
@@ -163,7 +168,7 @@ def compile_ground_program(
     if cycles == "break" and any(c.cyclic for c in lineage.components):
         program = break_cycles(program)
         lineage = build_lineage(program)
-    comp = compile_sdd(lineage)
+    comp = compile_sdd(lineage, strategy=strategy)
     mgr = comp.manager
     evidence = mgr.true()
     has_evidence = bool(program.evidence)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from pysdd.sdd import SddNode
 
-from .semiring import PROBABILITY, Semiring, get_semiring
+from .semiring import LOG_PROBABILITY, PROBABILITY, Semiring, get_semiring
 
 __all__ = ["LayeredCircuit", "from_sdd"]
 
@@ -39,11 +39,34 @@ class LayeredCircuit(torch.nn.Module):
         self.n_layers = len(layers)
         self._layer_sizes: list[int] = []
         self._layer_starts: list[int] = []
+        self._dense: list[bool] = []
         for i, (primes, subs, segs, n_out) in enumerate(layers):
             self.register_buffer(f"prime{i}", torch.tensor(primes, dtype=torch.long), persistent=False)
             self.register_buffer(f"sub{i}", torch.tensor(subs, dtype=torch.long), persistent=False)
             self.register_buffer(f"seg{i}", torch.tensor(segs, dtype=torch.long), persistent=False)
             self._layer_sizes.append(n_out)
+            # Dense layout for the log and max-log semirings: element k of node j at
+            # [j, k], short nodes padded with the constant "zero" (-inf). A layer is
+            # then two gathers, an add and one logsumexp/amax over the last dim.
+            # Skipped when padding would more than double the work of a big layer.
+            counts = [0] * n_out
+            for g in segs:
+                counts[g] += 1
+            width = max(counts) if counts else 0
+            # (small layers are always dense: there the cost is per op, not per element)
+            dense = width * n_out <= max(2 * len(segs), 4096)
+            self._dense.append(dense)
+            if dense:
+                zero = 2 * n_vars + 1
+                pp = [[zero] * width for _ in range(n_out)]
+                ps = [[zero] * width for _ in range(n_out)]
+                fill = [0] * n_out
+                for a, b, g in zip(primes, subs, segs):
+                    pp[g][fill[g]] = a
+                    ps[g][fill[g]] = b
+                    fill[g] += 1
+                self.register_buffer(f"dprime{i}", torch.tensor(pp, dtype=torch.long), persistent=False)
+                self.register_buffer(f"dsub{i}", torch.tensor(ps, dtype=torch.long), persistent=False)
         start = 2 * n_vars + 2
         for n_out in self._layer_sizes:
             self._layer_starts.append(start)
@@ -64,9 +87,24 @@ class LayeredCircuit(torch.nn.Module):
             raise InferenceError(
                 f"the circuit has {self.n_vars} variables but got weights of shape {tuple(weights.shape)}"
             )
-        buf = self.evaluate_literals(sr.positive(w), sr.negative(w), sr)
-        res = buf[:, self.roots]
+        if sr is LOG_PROBABILITY and torch.is_grad_enabled():
+            # the training path: one autograd node for the whole circuit, with a
+            # hand-written backward (a few tensor ops per layer instead of ~40
+            # recorded ones), see _LogCircuit
+            res = _LogCircuit.apply(sr.positive(w), sr.negative(w), self)
+        else:
+            buf = self.evaluate_literals(sr.positive(w), sr.negative(w), sr)
+            res = buf[:, self.roots]
         return res.squeeze(0) if squeeze else res
+
+    def _layer(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int, int]:
+        return (
+            getattr(self, f"prime{i}"),
+            getattr(self, f"sub{i}"),
+            getattr(self, f"seg{i}"),
+            self._layer_starts[i],
+            self._layer_sizes[i],
+        )
 
     def evaluate_literals(self, pos: torch.Tensor, neg: torch.Tensor, semiring: str | Semiring) -> torch.Tensor:
         """The value of every node, ``[B, size]``, from explicit literal values ``pos``/``neg`` ``[B, n_vars]``.
@@ -86,14 +124,24 @@ class LayeredCircuit(torch.nn.Module):
         buf = torch.cat(pieces, dim=1)
         # Layer values are written in place; gather does not save its input for
         # backward, so autograd stays correct (checked by gradcheck in the tests).
+        dense_op = None
+        if not torch.is_grad_enabled() or not (pos.requires_grad or neg.requires_grad):
+            if sr.name == "log":
+                dense_op = _logsumexp_last
+            elif sr.name == "max-log":
+                dense_op = torch.amax
         for i in range(self.n_layers):
+            start, n_out = self._layer_starts[i], self._layer_sizes[i]
+            if dense_op is not None and self._dense[i]:
+                x = buf[:, getattr(self, f"dprime{i}")] + buf[:, getattr(self, f"dsub{i}")]
+                buf[:, start : start + n_out] = dense_op(x, dim=-1)
+                continue
             primes = getattr(self, f"prime{i}")
             subs = getattr(self, f"sub{i}")
             segs = getattr(self, f"seg{i}")
             prod = sr.mul(buf[:, primes], buf[:, subs])
-            out = sr.segment_sum(prod, segs, self._layer_sizes[i])
-            start = self._layer_starts[i]
-            buf[:, start : start + self._layer_sizes[i]] = out
+            out = sr.segment_sum(prod, segs, n_out)
+            buf[:, start : start + n_out] = out
         return buf
 
     def elements(self) -> dict[int, list[tuple[int, int]]]:
@@ -107,6 +155,59 @@ class LayeredCircuit(torch.nn.Module):
             for p, s, g in zip(primes, subs, segs):
                 out.setdefault(start + g, []).append((p, s))
         return out
+
+
+def _logsumexp_last(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """log-sum-exp over the last dim, without autograd (cheaper than torch.logsumexp on small tensors)."""
+    m = x.amax(dim=-1)
+    m.nan_to_num_(neginf=0.0)  # all -inf: the sum is 0 and stays -inf after the log
+    return (x - m.unsqueeze(-1)).exp_().sum(-1).log_().add_(m)
+
+
+class _LogCircuit(torch.autograd.Function):
+    """Log-space circuit evaluation as a single autograd node.
+
+    Forward runs the layers without recording them. Backward walks the layers
+    in reverse: a node's value is the log-sum-exp of its elements' values, so
+    each element gets its node's gradient times its share ``exp(x - v)`` of
+    the node, and passes it on to its prime and its sub (an AND in log space is a
+    sum, whose gradient goes to both). Shares of nodes whose value is ``-inf``
+    (probability 0) are 0, not NaN.
+    """
+
+    @staticmethod
+    def forward(ctx, pos: torch.Tensor, neg: torch.Tensor, circuit: LayeredCircuit) -> torch.Tensor:
+        with torch.no_grad():
+            buf = circuit.evaluate_literals(pos, neg, LOG_PROBABILITY)
+        ctx.save_for_backward(buf)
+        ctx.circuit = circuit
+        return buf[:, circuit.roots]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g_roots: torch.Tensor):
+        (buf,) = ctx.saved_tensors
+        c: LayeredCircuit = ctx.circuit
+        g = torch.zeros_like(buf)
+        g.index_add_(1, c.roots, g_roots)
+        for i in reversed(range(c.n_layers)):
+            primes, subs, segs, start, n_out = c._layer(i)
+            g_out = g[:, start : start + n_out]
+            v_out = buf[:, start : start + n_out]
+            if c._dense[i]:
+                dp, ds = getattr(c, f"dprime{i}"), getattr(c, f"dsub{i}")
+                share = torch.exp(buf[:, dp] + buf[:, ds] - v_out.unsqueeze(-1)).nan_to_num_(nan=0.0)
+                ge = (g_out.unsqueeze(-1) * share).flatten(1)
+                # padding points at the constant zero, whose gradient is never read
+                g.index_add_(1, dp.flatten(), ge)
+                g.index_add_(1, ds.flatten(), ge)
+                continue
+            share = torch.exp(buf[:, primes] + buf[:, subs] - v_out[:, segs]).nan_to_num_(nan=0.0)
+            ge = g_out[:, segs] * share
+            g.index_add_(1, primes, ge)
+            g.index_add_(1, subs, ge)
+        n = c.n_vars
+        return g[:, :n], g[:, n : 2 * n], None
 
 
 def from_sdd(roots: Sequence[SddNode], n_vars: int) -> LayeredCircuit:

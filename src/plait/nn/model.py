@@ -202,8 +202,13 @@ class Model(nn.Module):
         dtype: torch.dtype = torch.float32,
         limits: Limits | None = None,
         backend: str = "layered",
+        sdd_strategy: str = "balanced-minimize",
     ) -> None:
         super().__init__()
+        # Templates are compiled once and evaluated on every batch, so the default
+        # vtree strategy favours shallow circuits (balanced vtree + minimization:
+        # 41 instead of 450 layers for 15-digit addition) over compile time.
+        self.sdd_strategy = sdd_strategy
         if isinstance(program, Path):
             program = Program.from_file(program, limits)
         elif isinstance(program, str):
@@ -283,7 +288,7 @@ class Model(nn.Module):
         outputs = tuple(n for n in names if n not in shape)
         out_vars = [names[n] for n in outputs]
         gp = ground_program(self.db, self.limits, [bound])
-        compiled = compile_ground_program(gp, self.dtype, self.backend)
+        compiled = compile_ground_program(gp, self.dtype, self.backend, strategy=self.sdd_strategy)
         values: list[tuple[Term, ...]] = []
         for qterm, _neg in compiled.queries:
             s = unify(bound, qterm, {})
