@@ -223,7 +223,7 @@ def test_network_with_two_inputs():
 
 def test_float32_model():
     net = nn.Sequential(nn.Linear(5, 10), nn.Softmax(-1)).float()
-    model = plait.Model(ADDITION, {"my_net": net})
+    model = plait.Model(ADDITION, {"my_net": net}, dtype=torch.float32)
     a, b = torch.randn(3, 5, dtype=torch.float32), torch.randn(3, 5, dtype=torch.float32)
     out = model("addition(A, B, Z)", A=a, B=b)
     assert out.dtype == torch.float32 and out.shape == (3, 19)
@@ -903,3 +903,25 @@ def test_outputs_stay_on_the_inputs_device():
     out_cpu = model_cpu("add(A, B, Z)", A=a.cpu(), B=b.cpu())
     assert out_cpu.device.type == "cpu"
     torch.testing.assert_close(out.cpu(), out_cpu)
+
+
+@pytest.mark.parametrize("semiring", ["auto", "log", "probability"])
+def test_semirings_of_a_model_agree(semiring):
+    a, b = rows(4, seed=5), rows(4, seed=6)
+    ref = addition_model()  # float64, default semiring
+    model = addition_model()
+    model.semiring = semiring
+    torch.testing.assert_close(
+        model.log_prob("addition(A, B, Z)", A=a, B=b), ref.log_prob("addition(A, B, Z)", A=a, B=b)
+    )
+
+
+def test_auto_semiring_switches_to_log_space_on_underflow():
+    """A product of 400 probabilities of 1e-3 is 1e-1200: 0 in float64 linear space, fine in log space."""
+    text = "nn(my_net, [X], Y, [0, 1]) :: bit(X, Y).\nall_ones([]).\nall_ones([H|T]) :: -bit(H, 1), all_ones(T).\n"
+    text = text.replace(":: -", ":- ")
+    model = plait.Model(text, {"my_net": Identity()})
+    xs = [torch.tensor([[0.999, 0.001]], dtype=torch.float64) for _ in range(400)]
+    out = model.log_prob("all_ones(X)", X=xs)
+    assert float(out[0, 0]) == pytest.approx(400 * math.log(1e-3))
+    assert model.template("all_ones(X)", {"X": 400})._semiring == "log"

@@ -37,7 +37,7 @@ def test_readme_neural_example_runs(capsys):
     scope: dict = {}
     exec(compile(block, "README.md", "exec"), scope)  # the README's own example code
     assert scope["probs"].shape == (16, 19)
-    assert torch.allclose(scope["probs"].sum(-1), torch.ones(16), atol=1e-5)
+    assert torch.allclose(scope["probs"].sum(-1), torch.ones(16, dtype=scope["probs"].dtype), atol=1e-5)
     assert scope["net"][1].weight.grad is not None
     assert "addition(A,B," in capsys.readouterr().out
     assert len(scope["history"].rows) == 2

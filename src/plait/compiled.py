@@ -8,7 +8,7 @@ import torch
 from pysdd.sdd import SddNode
 
 from .circuit.layered import from_sdd
-from .circuit.semiring import LOG_PROBABILITY, PROBABILITY, Semiring, get_semiring
+from .circuit.semiring import LOG_PROBABILITY, PROBABILITY, Semiring, get_semiring, safe_log
 from .compile.sdd import SddCompilation, compile_sdd
 from .compile.variables import VariableMap, choice_weights
 from .errors import InconsistentEvidenceError, InferenceError
@@ -109,9 +109,11 @@ class CompiledQuery(torch.nn.Module):
         values = self.circuit(w, sr)
         if sr not in (PROBABILITY, LOG_PROBABILITY):
             return values[..., : len(self.queries)]
-        if log and sr is not LOG_PROBABILITY:
-            raise InferenceError("log=True needs the log semiring", hint="pass semiring='log'")
         q = values[..., : len(self.queries)]
+        if log and sr is PROBABILITY:
+            # linear-space circuit (faster), log of the result: exact unless it underflows
+            lq = safe_log(q)
+            return lq - safe_log(values[..., len(self.queries) :]) if self.has_evidence else lq
         if not self.has_evidence:
             return q if log else sr.to_probability(q)
         e = values[..., len(self.queries) :]

@@ -92,6 +92,8 @@ class LayeredCircuit(torch.nn.Module):
             # hand-written backward (a few tensor ops per layer instead of ~40
             # recorded ones), see _LogCircuit
             res = _LogCircuit.apply(sr.positive(w), sr.negative(w), self)
+        elif sr is PROBABILITY and torch.is_grad_enabled():
+            res = _ProbCircuit.apply(sr.positive(w), sr.negative(w), self)
         else:
             buf = self.evaluate_literals(sr.positive(w), sr.negative(w), sr)
             res = buf[:, self.roots]
@@ -130,10 +132,12 @@ class LayeredCircuit(torch.nn.Module):
                 dense_op = _logsumexp_last
             elif sr.name == "max-log":
                 dense_op = torch.amax
+            elif sr.name == "probability":
+                dense_op = torch.sum
         for i in range(self.n_layers):
             start, n_out = self._layer_starts[i], self._layer_sizes[i]
             if dense_op is not None and self._dense[i]:
-                x = buf[:, getattr(self, f"dprime{i}")] + buf[:, getattr(self, f"dsub{i}")]
+                x = sr.mul(buf[:, getattr(self, f"dprime{i}")], buf[:, getattr(self, f"dsub{i}")])
                 buf[:, start : start + n_out] = dense_op(x, dim=-1)
                 continue
             primes = getattr(self, f"prime{i}")
@@ -206,6 +210,45 @@ class _LogCircuit(torch.autograd.Function):
             ge = g_out[:, segs] * share
             g.index_add_(1, primes, ge)
             g.index_add_(1, subs, ge)
+        n = c.n_vars
+        return g[:, :n], g[:, n : 2 * n], None
+
+
+class _ProbCircuit(torch.autograd.Function):
+    """Linear-space circuit evaluation as a single autograd node (see :class:`_LogCircuit`).
+
+    A node is the sum of its elements and an element the product of its prime
+    and sub, so the element's prime receives the node's gradient times the sub's
+    value and vice versa.
+    """
+
+    @staticmethod
+    def forward(ctx, pos: torch.Tensor, neg: torch.Tensor, circuit: LayeredCircuit) -> torch.Tensor:
+        with torch.no_grad():
+            buf = circuit.evaluate_literals(pos, neg, PROBABILITY)
+        ctx.save_for_backward(buf)
+        ctx.circuit = circuit
+        return buf[:, circuit.roots]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g_roots: torch.Tensor):
+        (buf,) = ctx.saved_tensors
+        c: LayeredCircuit = ctx.circuit
+        g = torch.zeros_like(buf)
+        g.index_add_(1, c.roots, g_roots)
+        for i in reversed(range(c.n_layers)):
+            primes, subs, segs, start, n_out = c._layer(i)
+            g_out = g[:, start : start + n_out]
+            if c._dense[i]:
+                dp, ds = getattr(c, f"dprime{i}"), getattr(c, f"dsub{i}")
+                go = g_out.unsqueeze(-1)
+                g.index_add_(1, dp.flatten(), (go * buf[:, ds]).flatten(1))
+                g.index_add_(1, ds.flatten(), (go * buf[:, dp]).flatten(1))
+                continue
+            go = g_out[:, segs]
+            g.index_add_(1, primes, go * buf[:, subs])
+            g.index_add_(1, subs, go * buf[:, primes])
         n = c.n_vars
         return g[:, :n], g[:, n : 2 * n], None
 

@@ -104,6 +104,7 @@ class Template:
         self._order = torch.tensor(order, dtype=torch.long)
         self._identity_order = order == list(range(len(order)))
         self._calls = calls
+        self._semiring: str | None = None  # set to "log" once linear space underflowed (semiring="auto")
         self._params = params  # (parameter name, target position, "ad"|"fact")
         self._index = {v: i for i, v in enumerate(values)}
         fact_cols = [col for c in calls for kind, col in c.targets if kind == "fact"]
@@ -188,7 +189,9 @@ class Model(nn.Module):
     probabilities (a softmax over the domain for ``nn/4``; one probability per
     example for ``nn/2``). ``tensor_sources`` resolves DeepProbLog-style
     ``tensor(train(3))`` input terms: ``{"train": dataset}`` with
-    ``dataset[3]`` a tensor. The model is an ``nn.Module``: its parameters are the
+    ``dataset[3]`` a tensor. ``dtype`` is the circuit's (network outputs are cast
+    to it; float64 keeps linear-space evaluation exact for long products), and
+    ``semiring`` how it is evaluated (see below). The model is an ``nn.Module``: its parameters are the
     networks' plus one logit tensor per ``t(...)`` clause, and templates follow
     the device of the inputs they are given.
     """
@@ -199,12 +202,23 @@ class Model(nn.Module):
         networks: Mapping[str, nn.Module] | None = None,
         *,
         tensor_sources: Mapping[str, object] | None = None,
-        dtype: torch.dtype = torch.float32,
+        dtype: torch.dtype = torch.float64,
         limits: Limits | None = None,
         backend: str = "layered",
         sdd_strategy: str = "balanced-minimize",
+        semiring: str = "auto",
     ) -> None:
         super().__init__()
+        if semiring not in ("auto", "log", "probability"):
+            raise InferenceError(
+                f"unknown semiring {semiring!r} for a model", hint="use 'auto', 'log' or 'probability'"
+            )
+        # "log" never underflows; "probability" (linear space, then the log of the
+        # answer) takes about half the tensor ops per circuit layer and is exact
+        # while answers stay above the dtype's smallest number. "auto" evaluates in
+        # linear space and redoes a batch in log space when an answer comes out as
+        # 0; a template whose zeros turn out to be underflow stays in log space.
+        self.semiring = semiring
         # Templates are compiled once and evaluated on every batch, so the default
         # vtree strategy favours shallow circuits (balanced vtree + minimization:
         # 41 instead of 450 layers for 15-digit addition) over compile time.
@@ -337,7 +351,13 @@ class Model(nn.Module):
         """``[batch, n_answers]`` log probabilities (the numerically safe input of a loss)."""
         t = self.template(query, inputs)
         facts, ads = self.leaf_probabilities(t, inputs)
-        out = t.compiled(facts, ads, semiring="log", log=True)
+        semiring = t._semiring or ("probability" if self.semiring == "auto" else self.semiring)
+        out = t.compiled(facts, ads, semiring=semiring, log=True)
+        if self.semiring == "auto" and semiring == "probability" and bool(torch.isneginf(out).any()):
+            exact = t.compiled(facts, ads, semiring="log", log=True)
+            if not torch.equal(torch.isneginf(exact), torch.isneginf(out)):
+                t._semiring = "log"  # linear space underflowed: this template needs log space
+            out = exact
         return out if t._identity_order else out[:, t._order.to(out.device)]
 
     def leaf_probabilities(
