@@ -925,3 +925,66 @@ def test_auto_semiring_switches_to_log_space_on_underflow():
     out = model.log_prob("all_ones(X)", X=xs)
     assert float(out[0, 0]) == pytest.approx(400 * math.log(1e-3))
     assert model.template("all_ones(X)", {"X": 400})._semiring == "log"
+
+
+# ----------------------------------------------------------------------------- review regressions
+
+
+def test_tiny_evidence_is_fine_in_log_space():
+    src = "".join(f"0.1::f{i}. evidence(f{i}).\n" for i in range(400)) + "0.5::a. query(a).\n"
+    cq = plait.Program.from_string(src).compile()
+    assert float(cq(semiring="log")[0]) == pytest.approx(0.5)
+    model = plait.Model(src)
+    assert float(model.log_prob("a")[0, 0]) == pytest.approx(math.log(0.5))
+
+
+def test_impossible_evidence_is_an_error_not_nan():
+    model = addition_model(text=ADDITION + "evidence(digit(tensor(x(5)), 3)).\n", tensor_sources={"x": torch.eye(10)})
+    # the "network" says the image is certainly a 5, the evidence says 3
+    with pytest.raises(plait.InconsistentEvidenceError):
+        model.log_prob("digit(tensor(x(5)), D)")
+
+
+def test_non_ground_learnable_fact_is_rejected():
+    model = plait.Model("t(0.5)::p(X).\nq :- p(X), p(Y).\n")
+    with pytest.raises(plait.NonGroundError, match="unbound arguments"):
+        model("q")
+
+
+def test_an_int_input_is_rejected_without_compiling():
+    model = addition_model()
+    with pytest.raises(plait.InferenceError, match="not a tensor"):
+        model("addition(A, B, Z)", A=rows(2), B=3)
+    assert not model._templates
+
+
+def test_nn_output_variable_must_be_in_the_head():
+    with pytest.raises(plait.ProgramError, match="output variable Y"):
+        plait.Model("nn(my_net, [X], Y, [0..9]) :: digit(X).\n", {"my_net": Identity()})
+    with pytest.raises(plait.ProgramError, match="output variable Y"):
+        plait.Model("nn(my_net, [X], Y, [0..9]) :: digit(X, Y) :- q(Y).\nq(1).\n", {"my_net": Identity()})
+
+
+def test_explain_checks_the_number_of_answers():
+    model = addition_model()
+    with pytest.raises(plait.InferenceError, match="3 answers for a batch of 2"):
+        model.explain("addition(A, B, Z)", answer=[1, 2, 3], A=rows(2), B=rows(2, seed=1))
+
+
+def test_predict_and_explain_run_the_networks_in_eval_mode():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(10, 10), nn.Dropout(0.5), nn.Softmax(-1)).double()
+    model = addition_model(net)
+    a, b = rows(6), rows(6, seed=1)
+    p1 = model.predict("addition(A, B, Z)", A=a, B=b)
+    p2 = model.predict("addition(A, B, Z)", A=a, B=b)
+    e1 = [e.text for e in model.explain("addition(A, B, Z)", A=a, B=b)]
+    e2 = [e.text for e in model.explain("addition(A, B, Z)", A=a, B=b)]
+    assert torch.equal(p1, p2) and e1 == e2 and model.training
+
+
+def test_one_network_with_two_output_shapes_is_reported_as_such():
+    text = "nn(my_net, [X], Y, [0..9]) :: digit(X, Y).\nnn(my_net, [X], Y, [a, b]) :: coin(X, Y).\nq(X, D, C) :- digit(X, D), coin(X, C).\n"
+    model = plait.Model(text, {"my_net": Identity()})
+    with pytest.raises(plait.NeuralError, match="different outputs"):
+        model("q(A, D, C)", A=rows(2))

@@ -110,21 +110,22 @@ class CompiledQuery(torch.nn.Module):
         if sr not in (PROBABILITY, LOG_PROBABILITY):
             return values[..., : len(self.queries)]
         q = values[..., : len(self.queries)]
-        if log and sr is PROBABILITY:
-            # linear-space circuit (faster), log of the result: exact unless it underflows
-            lq = safe_log(q)
-            return lq - safe_log(values[..., len(self.queries) :]) if self.has_evidence else lq
         if not self.has_evidence:
+            if log and sr is PROBABILITY:
+                return safe_log(q)  # linear-space circuit (faster): exact unless it underflows
             return q if log else sr.to_probability(q)
         e = values[..., len(self.queries) :]
-        pe = sr.to_probability(e)
-        if bool((pe <= 0).any()):
+        # in log space test for -inf, not exp(e) == 0: tiny evidence is fine there
+        zero = torch.isneginf(e) if sr is LOG_PROBABILITY else e <= 0
+        if bool(zero.any()):
             raise InconsistentEvidenceError(
                 "the evidence has probability 0, so the conditional probabilities are undefined",
                 hint="check that the evidence atoms can be true together",
             )
         if sr is LOG_PROBABILITY:
             return (q - e) if log else torch.exp(q - e)
+        if log:
+            return safe_log(q) - safe_log(e)
         return q / e
 
     def mpe_circuit(self) -> MpeCircuit:
@@ -228,7 +229,7 @@ class MpeCircuit(torch.nn.Module):
     literal weights ``c_i: p_i, not c_i: 1, rest: 1 - sum p`` give every world the
     product of its chosen heads. Fact weights are divided by ``max(p, 1 - p)`` so
     that a fact the circuit leaves out counts as its more likely value; the
-    offset is added back in :meth:`literal_values`.
+    offset is added back by ``plait.nn.explain``.
     """
 
     def __init__(self, circuit: torch.nn.Module, n_base: int, rest_vars: list[int]) -> None:
@@ -239,12 +240,14 @@ class MpeCircuit(torch.nn.Module):
         self._elements: dict[int, list[tuple[int, int]]] | None = None
 
     def elements(self) -> dict[int, list[tuple[int, int]]]:
+        """Node position -> its (prime, sub) positions, computed once."""
         if self._elements is None:
             self._elements = self.circuit.elements()
         return self._elements
 
 
 def build_mpe_circuit(comp: SddCompilation, roots: Sequence[SddNode]) -> MpeCircuit:
+    """Conjoin each query root with one exactly-one constraint per used AD group (see :class:`MpeCircuit`)."""
     mgr = comp.manager
     vmap = comp.variables
     n_base = mgr.var_count()

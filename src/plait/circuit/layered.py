@@ -81,11 +81,12 @@ class LayeredCircuit(torch.nn.Module):
         sr = get_semiring(semiring)
         squeeze = weights.dim() == 1
         w = weights.unsqueeze(0) if squeeze else weights
-        if w.shape[-1] != self.n_vars:
+        if w.dim() != 2 or w.shape[-1] != self.n_vars:
             from ..errors import InferenceError
 
             raise InferenceError(
-                f"the circuit has {self.n_vars} variables but got weights of shape {tuple(weights.shape)}"
+                f"the circuit has {self.n_vars} variables but got weights of shape {tuple(weights.shape)}",
+                hint="pass [n_vars] or [batch, n_vars] (one batch dimension)",
             )
         if sr is LOG_PROBABILITY and torch.is_grad_enabled():
             # the training path: one autograd node for the whole circuit, with a

@@ -365,6 +365,12 @@ def _neural_clause(item: NeuralClause, db: ClauseDB) -> None:
     out_var = spec.args[2]
     if not isinstance(out_var, Var):
         raise ProgramError(f"the output of neural predicate {sig} must be a variable, not {out_var}", span)
+    if out_var not in term_vars(head) or out_var in term_vars(item.body):
+        raise ProgramError(
+            f"the output variable {out_var.name} of neural predicate {sig} must appear in its head and not in its body",
+            span,
+            "write nn(Net, [X], Y, Domain) :: p(X, Y): the network chooses Y among the domain",
+        )
     domain = _domain(spec.args[3], span)
     ns = NeuralSpec("nn", net.functor, tuple(inputs), domain, sig)
     heads = tuple((Float(1.0 / len(domain)), _substitute(head, out_var, d)) for d in domain)

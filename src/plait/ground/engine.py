@@ -381,6 +381,12 @@ class Grounder:
                 continue
             inst = resolve(head, s2)
             if c.neural is not None:
+                if not is_ground(inst):
+                    raise NonGroundError(
+                        f"learnable or neural fact {resolve(c.head, {})} is called with unbound arguments ({inst})",
+                        c.span,
+                        "a non-ground fact stands for one choice per ground instance; call it with its arguments bound",
+                    )
                 src = self._neural_source(c, s2, mapping)
                 yield s2, (self.coin(("n", c.cid, inst), 0.5, inst, src),)
                 continue

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from ..circuit.semiring import MAX_LOG
+from ..errors import InferenceError
 from .model import Model, Template, show
 
 __all__ = ["Choice", "Explanation", "explain", "mpe_values"]
@@ -163,12 +164,20 @@ def explain(model: Model, query: str, answer: object | None, inputs: Mapping) ->
     with torch.no_grad():
         probs = model(query, **inputs)
     values, buf = mpe_values(model, t, inputs)
+    batch = values.shape[0]
+    if isinstance(answer, torch.Tensor) and answer.dim() == 0:
+        answer = answer.item()
     if answer is None:
         cols = values.argmax(dim=-1).tolist()
-    elif isinstance(answer, (list, tuple, torch.Tensor)) and not isinstance(answer, tuple):
+    elif isinstance(answer, (list, torch.Tensor)):
+        if len(answer) != batch:
+            raise InferenceError(
+                f"explain got {len(answer)} answers for a batch of {batch}",
+                hint="give one answer for the whole batch, or a list with one per example",
+            )
         cols = t.targets(answer).tolist()
     else:
-        cols = [t.index(*answer) if isinstance(answer, tuple) else t.index(answer)] * values.shape[0]
+        cols = [t.index(*answer) if isinstance(answer, tuple) else t.index(answer)] * batch
     mpe = cq.mpe_circuit()
     elements = mpe.elements()
     n = mpe.circuit.n_vars

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ..compiled import CompiledQuery, compile_ground_program
-from ..errors import InferenceError, NeuralError, PlaitError
+from ..errors import InconsistentEvidenceError, InferenceError, NeuralError, PlaitError
 from ..ground.builtins import standard_order
 from ..ground.database import ClauseDB, NeuralSpec, build_database
 from ..ground.engine import Limits, ground_program
@@ -148,6 +148,18 @@ class Template:
         vals = self.values[column]
         py = [_to_python(v) for v in vals]
         return py[0] if len(py) == 1 else tuple(py)
+
+
+def _check_inputs(query: str, inputs: Mapping[str, object]) -> None:
+    """Every input is a tensor or a list of tensors (an int would be read as a list length)."""
+    for name, v in inputs.items():
+        items = v if isinstance(v, (list, tuple)) else [v]
+        for x in items:
+            if not isinstance(x, torch.Tensor):
+                raise InferenceError(
+                    f"the input {name} of {query} is a {type(x).__name__}, not a tensor",
+                    hint="bind every input variable to a tensor whose dim 0 is the batch (or to a list of them)",
+                )
 
 
 def _to_term(v: object) -> Term:
@@ -349,13 +361,20 @@ class Model(nn.Module):
 
     def log_prob(self, query: str, **inputs: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
         """``[batch, n_answers]`` log probabilities (the numerically safe input of a loss)."""
+        _check_inputs(query, inputs)
         t = self.template(query, inputs)
         facts, ads = self.leaf_probabilities(t, inputs)
         semiring = t._semiring or ("probability" if self.semiring == "auto" else self.semiring)
-        out = t.compiled(facts, ads, semiring=semiring, log=True)
-        if self.semiring == "auto" and semiring == "probability" and bool(torch.isneginf(out).any()):
+        try:
+            out = t.compiled(facts, ads, semiring=semiring, log=True)
+            retry = self.semiring == "auto" and semiring == "probability" and bool(torch.isneginf(out).any())
+        except InconsistentEvidenceError:
+            if not (self.semiring == "auto" and semiring == "probability"):
+                raise
+            out, retry = None, True  # evidence 0 in linear space: underflow, or really impossible (log tells)
+        if retry:
             exact = t.compiled(facts, ads, semiring="log", log=True)
-            if not torch.equal(torch.isneginf(exact), torch.isneginf(out)):
+            if out is None or not torch.equal(torch.isneginf(exact), torch.isneginf(out)):
                 t._semiring = "log"  # linear space underflowed: this template needs log space
             out = exact
         return out if t._identity_order else out[:, t._order.to(out.device)]
@@ -371,6 +390,8 @@ class Model(nn.Module):
         bound = self._bind_inputs(t, inputs)
         batch, device = bound["$batch"], bound["$device"]
         cq = t.compiled
+        # the networks run (and check their inputs' device) before the template moves
+        results = [(call, self._run_network(call, bound, batch, device)) for call in t._calls]
         if cq.fact_probs.device != device:
             cq.to(device)
             t._order = t._order.to(device)
@@ -379,8 +400,7 @@ class Model(nn.Module):
         if full:
             ads = [torch.tensor(p, dtype=self.dtype, device=device) for p in cq.ad_all_probs]
         fact_cols: list[torch.Tensor] = []
-        for call in t._calls:
-            outs = self._run_network(call, bound, batch, device)
+        for call, outs in results:
             for (kind, pos), out in zip(call.targets, outs):
                 if kind == "ad":
                     ads[pos] = out if full else out[:, : len(cq.variables.group_vars[pos])]
@@ -420,7 +440,10 @@ class Model(nn.Module):
                         hint="bind every input variable to a tensor whose dim 0 is the batch",
                     )
                 if x.dim() == 0:
-                    raise InferenceError(f"the input {_slot_key(name, i)} of {t.text} has no batch dimension")
+                    raise InferenceError(
+                        f"the input {_slot_key(name, i)} of {t.text} has no batch dimension",
+                        hint="give a batch of one as x.unsqueeze(0)",
+                    )
                 if batch is None:
                     batch, device = x.shape[0], x.device
                 elif x.shape[0] != batch:
@@ -508,9 +531,17 @@ class Model(nn.Module):
             raise NeuralError(f"{what} returned a {type(out).__name__}, not a tensor", first.span)  # type: ignore[arg-type]
         width = call.widths[0]
         is_fact = call.targets[0][0] == "fact"
+        kinds = {(k, w) for (k, _), w in zip(call.targets, call.widths)}
+        if len(kinds) > 1:
+            shown = ", ".join(f"{k} of width {w}" for k, w in sorted(kinds))
+            raise NeuralError(
+                f"network {call.network!r} serves predicates with different outputs ({shown})",
+                first.span,  # type: ignore[arg-type]
+                "one network has one output shape: give each predicate its own network name",
+            )
         if is_fact and out.dim() == 1:
             out = out.unsqueeze(-1)
-        if out.dim() != 2 or out.shape[0] != n * batch or out.shape[1] != width or len(set(call.widths)) > 1:
+        if out.dim() != 2 or out.shape[0] != n * batch or out.shape[1] != width:
             expect = f"[{n * batch}, {width}]"
             domain = "one probability per example" if is_fact else f"one probability per domain value ({width})"
             raise NeuralError(
@@ -547,18 +578,24 @@ class Model(nn.Module):
         """``[batch]`` column of the answer with the most probable world (so it always satisfies the program)."""
         from .explain import mpe_values
 
+        _check_inputs(query, inputs)
         t = self.template(query, inputs)
-        values = mpe_values(self, t, inputs)[0]
+        with _eval_mode(self):
+            values = mpe_values(self, t, inputs)[0]
         return values.argmax(dim=-1)
 
-    def explain(self, query: str, answer: object | None = None, **inputs):
+    def explain(self, query: str, answer: object | None = None, **inputs) -> list:
         """The most probable world behind each batch element's answer (the predicted one by default).
 
-        Returns a list of :class:`~plait.nn.explain.Explanation`, one per batch element.
+        Returns a list of :class:`~plait.nn.explain.Explanation`, one per batch
+        element. The networks run in eval mode (dropout off, batch-norm statistics
+        untouched), as for :meth:`predict`.
         """
         from .explain import explain
 
-        return explain(self, query, answer, inputs)
+        _check_inputs(query, inputs)
+        with _eval_mode(self):
+            return explain(self, query, answer, inputs)
 
     def parameter_probabilities(self) -> dict[str, list[float]]:
         """The current probabilities of the ``t(...)`` clauses, keyed by ``predicate@line`` / parameter name."""
@@ -568,6 +605,20 @@ class Model(nn.Module):
             probs = torch.sigmoid(p) if p.dim() == 0 else torch.softmax(p, -1)
             out[f"{spec.predicate}#{name}"] = probs.detach().reshape(-1).tolist()
         return out
+
+
+class _eval_mode:
+    """Switch a module to eval mode for a block, then restore its mode."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module
+
+    def __enter__(self) -> None:
+        self.was_training = self.module.training
+        self.module.eval()
+
+    def __exit__(self, *exc: object) -> None:
+        self.module.train(self.was_training)
 
 
 def _initial_logits(spec: NeuralSpec) -> torch.Tensor:

@@ -145,7 +145,11 @@ def _target_columns(model: Model, query: str, data: QueryData) -> torch.Tensor |
 def evaluate(
     model: Model, query: str, data: QueryData, batch_size: int = 256, device: torch.device | str | None = None
 ) -> dict[str, float]:
-    """Task accuracy (prediction by the most probable world) and mean loss on ``data``."""
+    """Task accuracy (prediction by the most probable world) and mean loss on ``data``.
+
+    Without targets (the query itself is observed), accuracy is the share of
+    examples where the query is more likely than not.
+    """
     cols = _target_columns(model, query, data)
     device = torch.device(device) if device is not None else model._default_device()
     correct, total, loss_sum = 0, 0, 0.0
@@ -160,8 +164,11 @@ def evaluate(
                 target = torch.zeros(len(rows), dtype=torch.long) if cols is None else cols[rows]
                 target = target.to(logp.device)
                 loss_sum += float(-logp.gather(1, target[:, None]).sum())
-                pred = model.predict(query, **inputs)  # type: ignore[arg-type]
-                correct += int((pred == target).sum())
+                if cols is None:  # the query itself is observed: "correct" when it is more likely than not
+                    correct += int((logp[:, 0] > math.log(0.5)).sum())
+                else:
+                    pred = model.predict(query, **inputs)  # type: ignore[arg-type]
+                    correct += int((pred == target).sum())
                 total += len(rows)
     finally:
         model.train(was_training)
