@@ -227,7 +227,7 @@ def run_deepproblog(
     if not DPL_PYTHON.exists():
         return {"error": "not installed: run benchmarks/peers/install_deepproblog.sh"}
     OUT.mkdir(parents=True, exist_ok=True)
-    data = OUT / f"dpl-data-n{n}.npz"
+    data = OUT / f"dpl-data-{split.name}-n{n}.npz"
     np.savez(
         data,
         train_images=split.train_images.numpy(), train_labels=split.train_labels.numpy(),
@@ -235,8 +235,8 @@ def run_deepproblog(
         train_a=tr.a.numpy(), train_b=tr.b.numpy(), train_sums=tr.sums.numpy(),
         test_a=te.a.numpy(), test_b=te.b.numpy(), test_sums=te.sums.numpy(),
     )  # fmt: skip
-    out = OUT / f"dpl-result-n{n}.json"
-    init = OUT / f"dpl-init-n{n}.pt"
+    out = OUT / f"dpl-result-{split.name}-n{n}.json"
+    init = OUT / f"dpl-init-{split.name}-n{n}.pt"
     torch.manual_seed(seed)  # the very initial weights plait and the reference start from
     torch.save(DigitNet(image_size=split.image_shape[-1]).state_dict(), init)
     cmd = [
@@ -349,6 +349,12 @@ def report(results: list[dict], meta: dict) -> str:
         for r in results
         if r.get("deepproblog") and "error" in r["deepproblog"]
     ]
+    reused = sorted({r["deepproblog"]["reused_from"] for r in results if r.get("deepproblog", {}).get("reused_from")})
+    if reused:
+        dpl_notes.append(
+            "- The DeepProbLog rows were measured by an earlier run of this script on the same data, split, "
+            f"network, initial weights and machine, and reused (`--reuse-deepproblog {reused[0]}`)."
+        )
     if dpl_notes or dpl_errors:
         lines += ["", "DeepProbLog runs:", "", *dpl_notes, *dpl_errors]
     lines += ["", "Raw numbers: `benchmarks/out/addition.json` (not committed).", END]
@@ -366,6 +372,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-docs", action="store_true")
     ap.add_argument("--from-json", help="re-render docs/benchmarks.md from a saved addition.json, without running")
+    ap.add_argument(
+        "--reuse-deepproblog",
+        metavar="JSON",
+        help="take the DeepProbLog results from a saved addition.json (same data and settings) instead of rerunning it",
+    )
     args = ap.parse_args(argv)
     if args.from_json:
         saved = json.loads(Path(args.from_json).read_text())
@@ -393,7 +404,12 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
             row = {**cfg_row, "plait": p, "reference": ref}
-            if args.deepproblog and n <= 2:
+            if args.reuse_deepproblog and n <= 2:
+                saved = json.loads(Path(args.reuse_deepproblog).read_text())["results"]
+                match = [r for r in saved if r["dataset"] == dataset and r["n"] == n and "deepproblog" in r]
+                if match and match[0]["n_train"] == len(tr):
+                    row["deepproblog"] = {**match[0]["deepproblog"], "reused_from": args.reuse_deepproblog}
+            elif args.deepproblog and n <= 2:
                 row["deepproblog"] = run_deepproblog(split, tr, te, n, cfg, args.seed, args.dpl_budget)
                 print(f"   deepproblog: {json.dumps(row['deepproblog'])[:400]}", flush=True)
             results.append(row)

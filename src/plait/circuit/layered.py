@@ -133,8 +133,7 @@ class LayeredCircuit(torch.nn.Module):
                 dense_op = _logsumexp_last
             elif sr.name == "max-log":
                 dense_op = torch.amax
-            elif sr.name == "probability":
-                dense_op = torch.sum
+
         for i in range(self.n_layers):
             start, n_out = self._layer_starts[i], self._layer_sizes[i]
             if dense_op is not None and self._dense[i]:
@@ -240,14 +239,9 @@ class _ProbCircuit(torch.autograd.Function):
         g.index_add_(1, c.roots, g_roots)
         for i in reversed(range(c.n_layers)):
             primes, subs, segs, start, n_out = c._layer(i)
-            g_out = g[:, start : start + n_out]
-            if c._dense[i]:
-                dp, ds = getattr(c, f"dprime{i}"), getattr(c, f"dsub{i}")
-                go = g_out.unsqueeze(-1)
-                g.index_add_(1, dp.flatten(), (go * buf[:, ds]).flatten(1))
-                g.index_add_(1, ds.flatten(), (go * buf[:, dp]).flatten(1))
-                continue
-            go = g_out[:, segs]
+            # (no dense layout here: in linear space the segment sum is a single
+            # index_add already, and padding would only add work)
+            go = g[:, start : start + n_out][:, segs]
             g.index_add_(1, primes, go * buf[:, subs])
             g.index_add_(1, subs, go * buf[:, primes])
         n = c.n_vars

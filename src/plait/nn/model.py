@@ -361,23 +361,39 @@ class Model(nn.Module):
 
     def log_prob(self, query: str, **inputs: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
         """``[batch, n_answers]`` log probabilities (the numerically safe input of a loss)."""
+        return self.answer_log_probs(query, inputs)
+
+    def answer_log_probs(self, query: str, inputs: Inputs, targets: torch.Tensor | None = None) -> torch.Tensor:
+        """:meth:`log_prob` with the inputs as a mapping; with ``targets`` (one column per example) only
+        those answers decide whether semiring ``"auto"`` redoes the batch in log space.
+
+        Training needs only the observed answers: an answer far from the target that
+        is exactly 0 in linear space (a confident network's softmax gives exact
+        zeros) changes neither the loss nor its gradient, so it triggers no redo.
+        """
         _check_inputs(query, inputs)
         t = self.template(query, inputs)
         facts, ads = self.leaf_probabilities(t, inputs)
-        semiring = t._semiring or ("probability" if self.semiring == "auto" else self.semiring)
+        auto = self.semiring == "auto" and t._semiring is None
+        semiring = "probability" if auto else (t._semiring or self.semiring)
         try:
             out = t.compiled(facts, ads, semiring=semiring, log=True)
-            retry = self.semiring == "auto" and semiring == "probability" and bool(torch.isneginf(out).any())
+            if not t._identity_order:
+                out = out[:, t._order.to(out.device)]
+            watched = out if targets is None else out.gather(1, targets.to(out.device).view(-1, 1))
+            retry = auto and bool(torch.isneginf(watched).any())
         except InconsistentEvidenceError:
-            if not (self.semiring == "auto" and semiring == "probability"):
+            if not auto:
                 raise
             out, retry = None, True  # evidence 0 in linear space: underflow, or really impossible (log tells)
         if retry:
             exact = t.compiled(facts, ads, semiring="log", log=True)
+            if not t._identity_order:
+                exact = exact[:, t._order.to(exact.device)]
             if out is None or not torch.equal(torch.isneginf(exact), torch.isneginf(out)):
                 t._semiring = "log"  # linear space underflowed: this template needs log space
             out = exact
-        return out if t._identity_order else out[:, t._order.to(out.device)]
+        return out
 
     def leaf_probabilities(
         self, t: Template, inputs: Inputs, full: bool = False

@@ -233,11 +233,9 @@ def fit(
             for start in batches:
                 rows = perm[start : start + batch_size]
                 inputs = train.batch(rows, dev)
-                logp = model.log_prob(query, **inputs)  # type: ignore[arg-type]
-                if cols is None:
-                    nll = -logp[:, 0]
-                else:
-                    nll = -logp.gather(1, cols[rows].to(logp.device)[:, None])[:, 0]
+                target = torch.zeros(len(rows), dtype=torch.long) if cols is None else cols[rows]
+                logp = model.answer_log_probs(query, inputs, target)
+                nll = -logp.gather(1, target.to(logp.device)[:, None])[:, 0]
                 loss = nll.mean()
                 if not torch.isfinite(loss):
                     raise TrainingError(
