@@ -63,7 +63,7 @@ def settings(dataset: str, n: int, quick: bool) -> dict:
     """Examples per epoch, epochs, batch size. Digits reuse images across examples (1,347 train images)."""
     if dataset == "digits":
         n_train = {1: 3000, 2: 3000, 4: 3000, 15: 3000}[n]
-        epochs = {1: 5, 2: 6, 4: 10, 15: 12}[n]
+        epochs = {1: 5, 2: 6, 4: 15, 15: 20}[n]
         n_test = 1000
     else:
         n_train = None  # every train image once per epoch

@@ -142,3 +142,25 @@ def test_evaluate_reports_accuracy_and_loss():
     _, _, test = toy_task()
     res = evaluate(make_model(), "addition(A, B, Z)", test)
     assert set(res) == {"accuracy", "loss"} and 0 <= res["accuracy"] <= 1 and res["loss"] > 0
+
+
+class _Fixed(torch.nn.Module):
+    """A saturated 'network': its input already is the distribution (w only gives the optimiser a parameter)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return x + 0 * self.w
+
+
+def test_examples_with_probability_zero_are_left_out_and_counted():
+    model = plait.Model(PROGRAM, {"digit_net": _Fixed()}, dtype=torch.float64)
+    a = torch.tensor([[1.0, 0, 0, 0]] * 4)  # certainly 0
+    b = torch.tensor([[0, 1.0, 0, 0]] * 4)  # certainly 1
+    data = QueryData({"A": a, "B": b}, [1, 1, 2, 1])  # the third sum is impossible under these outputs
+    history = plait.fit(model, "addition(A, B, Z)", data, epochs=1, batch_size=4, progress=False)
+    assert history.last["zero_probability_examples"] == 1 and history.last["train_loss"] == pytest.approx(0.0)
+    with pytest.raises(plait.TrainingError, match="every observed answer"):
+        plait.fit(model, "addition(A, B, Z)", QueryData({"A": a, "B": b}, [2] * 4), epochs=1, progress=False)

@@ -224,7 +224,7 @@ def fit(
         model.train()
         perm = torch.randperm(n, generator=gen)
         start_t = time.perf_counter()
-        loss_sum, seen = 0.0, 0
+        loss_sum, seen, skipped = 0.0, 0, 0
         batches = range(0, n, batch_size)
         bar = (
             bar_cls(total=n, desc=f"epoch {epoch}/{epochs}", unit="ex", leave=False, disable=None) if bar_cls else None
@@ -236,17 +236,23 @@ def fit(
                 target = torch.zeros(len(rows), dtype=torch.long) if cols is None else cols[rows]
                 logp = model.answer_log_probs(query, inputs, target)
                 nll = -logp.gather(1, target.to(logp.device)[:, None])[:, 0]
-                loss = nll.mean()
-                if not torch.isfinite(loss):
+                # An observed answer with probability exactly 0 (a saturated float32
+                # softmax rules out every proof) has no gradient to give: it is left
+                # out of the loss and counted, rather than turning the loss into inf.
+                finite = torch.isfinite(nll)
+                n_finite = int(finite.sum())
+                if n_finite == 0:
                     raise TrainingError(
-                        f"the loss became {float(loss)} in epoch {epoch}: an observed answer has probability 0",
+                        f"every observed answer of a batch in epoch {epoch} has probability 0",
                         hint="check that the targets are possible answers and the networks' outputs are not saturated",
                     )
+                skipped += len(rows) - n_finite
+                loss = nll[finite].mean() if n_finite < len(rows) else nll.mean()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                loss_sum += float(loss.detach()) * len(rows)
-                seen += len(rows)
+                loss_sum += float(loss.detach()) * n_finite
+                seen += n_finite
                 if bar is not None:
                     bar.update(len(rows))
                     bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
@@ -258,7 +264,8 @@ def fit(
             "epoch": epoch,
             "train_loss": loss_sum / max(seen, 1),
             "epoch_seconds": elapsed,
-            "examples_per_second": seen / elapsed if elapsed > 0 else math.inf,
+            "examples_per_second": (seen + skipped) / elapsed if elapsed > 0 else math.inf,
+            "zero_probability_examples": skipped,
         }
         if test is not None:
             ev = evaluate(model, query, test, device=dev)
@@ -312,7 +319,8 @@ def plot_history(history: History, path: str | Path) -> Path:
         raise TrainingError("plotting needs matplotlib", hint="pip install 'plait[train]' or pass plot=False") from e
     epochs = history["epoch"]
     loss_keys = [k for k in ("train_loss", "test_loss") if history[k]]
-    other = [k for k in history.last if k not in ("epoch", "epoch_seconds", "examples_per_second", *loss_keys)]
+    skip = ("epoch", "epoch_seconds", "examples_per_second", "zero_probability_examples", *loss_keys)
+    other = [k for k in history.last if k not in skip]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for k in loss_keys:
         axes[0].plot(epochs, history[k], marker="o", label=k)
