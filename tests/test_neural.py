@@ -1002,3 +1002,76 @@ def test_training_log_probs_watch_only_the_targets():
     assert t._semiring is None  # no redo in log space was needed
     exact = addition_model(semiring="log").log_prob("addition(A, B, Z)", A=a, B=b)
     torch.testing.assert_close(fast.gather(1, target[:, None]), exact.gather(1, target[:, None]))
+
+
+# ----------------------------------------------------------------------------- more DeepProbLog models
+
+
+def test_hwf_model_reads_operators_and_evaluates_expressions():
+    model = plait.Model.from_file(dpl("HWF__model.pl"), {"net1": Identity(), "net2": Identity()}, dtype=torch.float64)
+
+    def digit(d):
+        return torch.nn.functional.one_hot(torch.tensor([d]), 10).double() * 0.9 + 0.01
+
+    def op(o):  # domain [+,-,*,/]
+        return torch.nn.functional.one_hot(torch.tensor([o]), 4).double() * 0.96 + 0.01
+
+    query = "expression([I1, I2, I3], R)"
+    t = model.template(query, ["I1", "I2", "I3"])
+    for o, value in ((0, 7.0), (1, -1.0), (2, 12.0), (3, 0.75)):
+        p = model(query, I1=digit(3), I2=op(o), I3=digit(4))
+        assert p.sum().item() == pytest.approx(1.0, abs=1e-9) or p.sum().item() < 1.0  # division by 0 fails
+        best = int(p[0].argmax())
+        assert t.value_of(best) == pytest.approx(value)
+    (e,) = model.explain(query, I1=digit(3), I2=op(2), I3=digit(4))
+    assert e.answer.endswith(",12.0)") and "detect_operator(I2,*)" in e.text
+
+
+class _Compare(nn.Module):
+    """swap(X, Y) is likely when X > Y: the numbers come from the program as tensors."""
+
+    def forward(self, x, y):
+        p = torch.sigmoid(4.0 * (x - y).double())
+        return torch.stack([1 - p, p], -1)
+
+
+def test_forth_sort_models_take_numbers_as_network_inputs():
+    for name in ("Forth__Sort__compare.pl", "Forth__Sort__quicksort.pl"):
+        model = plait.Model.from_file(dpl(name), {"swap_net": _Compare()}, dtype=torch.float64)
+        p = model("forth_sort([3, 1, 2], L)")
+        t = model.template("forth_sort([3, 1, 2], L)", [])
+        assert len(t.answers) == 6 and float(p.sum()) == pytest.approx(1.0)
+        best = t.answer_names[int(p[0].argmax())]
+        # bubble sort swaps when X > Y (ascending); this quicksort puts the swapped ones left (descending)
+        assert best.endswith("[1, 2, 3])" if "compare" in name else "[3, 2, 1])"), best
+
+
+class _Digit(nn.Module):
+    """Forth's add: the result digit and the carry of I1 + I2 + Carry, almost surely."""
+
+    def __init__(self, carry: bool) -> None:
+        super().__init__()
+        self.carry = carry
+
+    def forward(self, a, b, c):
+        total = a + b + c
+        out = (total // 10) if self.carry else (total % 10)
+        k = 2 if self.carry else 10
+        return torch.nn.functional.one_hot(out, k).double() * 0.99 + 0.01 / k
+
+
+def test_forth_add_model():
+    model = plait.Model.from_file(
+        dpl("Forth__Add__choose.pl"), {"neural1": _Digit(False), "neural2": _Digit(True)}, dtype=torch.float64
+    )
+    p = model("add([1, 8], [3, 4], 0, R)")
+    t = model.template("add([1, 8], [3, 4], 0, R)", [])
+    assert t.answer_names[int(p[0].argmax())] == "add([1, 8],[3, 4],0,[0, 5, 2])"  # 18 + 34 = 052
+
+
+def test_operators_as_atoms_parse():
+    program = plait.parse_program("ops([+, -, *, /]). p([N, +|T], N, T). q(- , a).")
+    assert len(program.items) == 3
+    assert plait.Program.from_string("ops([+, -]). r(X) :- ops([X|_]). query(r(X)).").query() == {
+        "r(+)": pytest.approx(1.0)
+    }

@@ -484,6 +484,10 @@ class Model(nn.Module):
         x = bound.get(term)
         if x is not None:
             return x
+        if isinstance(term, (Int, Float)):
+            # a number in the program (DeepProbLog's Forth models feed digits to networks): one per example
+            dtype = torch.long if isinstance(term, Int) else self.dtype
+            return torch.full((batch,), term.value, dtype=dtype, device=bound["$device"])
         if isinstance(term, Struct) and term.functor == "tensor" and len(term.args) == 1:
             ref = term.args[0]
             if isinstance(ref, Struct) and ref.functor in self.tensor_sources:
@@ -506,7 +510,7 @@ class Model(nn.Module):
                 return item.unsqueeze(0).expand(batch, *item.shape)
         raise NeuralError(
             f"the input {format_term(term)} of neural predicate {src.predicate} (network {src.name!r}) "
-            "is neither a template input nor a tensor(...) term of a known tensor source",
+            "is neither a template input, a number, nor a tensor(...) term of a known tensor source",
             src.span,  # type: ignore[arg-type]
             f"bind it in the query template, or register a source: tensor_sources={{name: dataset}} "
             f"(known: {', '.join(sorted(self.tensor_sources)) or 'none'})",

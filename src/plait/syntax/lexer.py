@@ -219,7 +219,7 @@ def tokenize(text: str, filename: str = "<string>", bounds: list[tuple[int, int]
                 continue
             if infix_position and name in INFIX_TYPES:
                 kind = INFIX_TYPES[name]
-            elif not infix_position and name in PREFIX_TYPES:
+            elif not infix_position and name in PREFIX_TYPES and not _before_delimiter(text, j):
                 kind = PREFIX_TYPES[name]
             else:
                 kind = "NAME"
@@ -279,9 +279,10 @@ def tokenize(text: str, filename: str = "<string>", bounds: list[tuple[int, int]
                 continue
             if infix_position and sym in INFIX_TYPES:
                 kind = INFIX_TYPES[sym]
-            elif not infix_position and sym in PREFIX_TYPES:
+            elif not infix_position and sym in PREFIX_TYPES and not _before_delimiter(text, j):
                 kind = PREFIX_TYPES[sym]
             else:
+                # an operator standing alone as an argument or list element is an atom: [+, -, *, /]
                 kind = "SYMATOM"
             yield _tok(kind, sym, lines, start, j)
             prev = kind
@@ -295,6 +296,14 @@ def tokenize(text: str, filename: str = "<string>", bounds: list[tuple[int, int]
             f"unexpected character '{shown}'",
             "plait programs use ASCII Prolog syntax outside quoted atoms and strings",
         )
+
+
+def _before_delimiter(text: str, j: int) -> bool:
+    """Whether the next character after optional spaces ends an argument: ``,`` ``)`` ``]`` ``|`` ``}``."""
+    n = len(text)
+    while j < n and text[j] in " \t\r\n":
+        j += 1
+    return j < n and text[j] in ",)]|}"
 
 
 def _with_bounds(tokens: Iterator[Token], bounds: list[tuple[int, int]]) -> Iterator[Token]:
