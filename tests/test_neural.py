@@ -1075,3 +1075,34 @@ def test_operators_as_atoms_parse():
     assert plait.Program.from_string("ops([+, -]). r(X) :- ops([X|_]). query(r(X)).").query() == {
         "r(+)": pytest.approx(1.0)
     }
+
+
+def test_forth_wap_model_with_a_tensor_valued_network():
+    """nn(rnn, [Text], Embedding) :: rnn(Text, Embedding): an embedding that four other networks read."""
+    torch.manual_seed(0)
+    calls = []
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(5, 8)
+
+        def forward(self, x):
+            calls.append(x.shape[0])
+            return torch.tanh(self.lin(x))
+
+    def head(k):
+        return nn.Sequential(nn.Linear(8, k), nn.Softmax(-1))
+
+    nets = {"rnn": Encoder(), "nn_permute": head(6), "nn_op1": head(4), "nn_swap": head(2), "nn_op2": head(4)}
+    model = plait.Model.from_file(dpl("Forth__WAP__wap.pl"), nets, dtype=torch.float64)
+    text = torch.randn(3, 5)
+    p = model("wap(T, 2, 3, 4, Out)", T=text)
+    assert calls == [3]  # the embedding is computed once per batch and shared by the four networks
+    assert p.shape[0] == 3 and bool((p.sum(-1) <= 1 + 1e-9).all()) and bool((p.sum(-1) > 0.3).all())
+    p[:, 0].sum().backward()
+    assert nets["rnn"].lin.weight.grad.abs().sum() > 0  # gradients reach the encoder through the heads
+    (e,) = model.explain("wap(T, 2, 3, 4, Out)", T=text[:1])
+    assert "net1(rnn([T])," in e.text
+    with pytest.raises(plait.ProgramError, match="must be a variable of its head"):
+        plait.Model("nn(rnn, [X], E) :: emb(X).\n", {"rnn": Identity()})

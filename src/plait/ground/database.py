@@ -340,11 +340,11 @@ def _neural_clause(item: NeuralClause, db: ClauseDB) -> None:
         db.add(ClauseDef(kind, head, item.body, Float(0.5), cid, span, False, (), 0, vs, ns))
         db.neural_specs.append((ns, span))
         return
-    if spec.functor != "nn" or len(spec.args) not in (2, 4):
+    if spec.functor != "nn" or len(spec.args) not in (2, 3, 4):
         raise ProgramError(
             f"{spec.functor}/{len(spec.args)} is not a neural annotation",
             span,
-            "write nn(Net, [X], Y, [v1,...,vn]) :: p(X, Y) or nn(Net, [X]) :: p(X)",
+            "write nn(Net, [X], Y, [v1,...,vn]) :: p(X, Y), nn(Net, [X]) :: p(X) or nn(Net, [X], T) :: p(X, T)",
         )
     net = spec.args[0]
     if not (isinstance(net, Struct) and not net.args):
@@ -356,6 +356,21 @@ def _neural_clause(item: NeuralClause, db: ClauseDB) -> None:
             span,
             "write nn(Net, [X], ...) with the input variables in a list",
         )
+    if len(spec.args) == 3:
+        # nn(Net, Inputs, T) :: p(..., T): a deterministic fact whose T is the network's output
+        # tensor, as a term '$tensor'(Net, Inputs) that other networks take as input
+        out_var = spec.args[2]
+        if not isinstance(out_var, Var) or out_var not in term_vars(head):
+            raise ProgramError(
+                f"the output of neural predicate {sig} must be a variable of its head, not {out_var}",
+                span,
+                "write nn(Net, [X], T) :: p(X, T)",
+            )
+        value = Struct("$tensor", (net, spec.args[1]))
+        ns = NeuralSpec("nn", net.functor, tuple(inputs), (), sig)
+        db.add(ClauseDef(kind, _substitute(head, out_var, value), item.body, None, cid, span, False, (), 0, ()))
+        db.neural_specs.append((ns, span))
+        return
     if len(spec.args) == 2:
         ns = NeuralSpec("nn", net.functor, tuple(inputs), (), sig)
         vs = _clause_vars(head, item.body, spec.args[1])

@@ -44,6 +44,8 @@ def _placeholder(name: str, index: int | None = None) -> Struct:
 def _display(t: Term) -> Term:
     """Placeholders ``'$A'`` / ``'$A'(0)`` shown as the template's variables ``A`` / ``A[0]``."""
     if isinstance(t, Struct):
+        if t.functor == "$tensor" and len(t.args) == 2 and isinstance(t.args[0], Struct):
+            return Struct(t.args[0].functor, (_display(t.args[1]),))  # an nn/3 output: net([inputs])
         if t.functor.startswith("$") and len(t.functor) > 1:
             if not t.args:
                 return Var(t.functor[1:])
@@ -484,6 +486,8 @@ class Model(nn.Module):
         x = bound.get(term)
         if x is not None:
             return x
+        if isinstance(term, Struct) and term.functor == "$tensor" and len(term.args) == 2:
+            return self._tensor_term(term, bound, src, batch)
         if isinstance(term, (Int, Float)):
             # a number in the program (DeepProbLog's Forth models feed digits to networks): one per example
             dtype = torch.long if isinstance(term, Int) else self.dtype
@@ -515,6 +519,35 @@ class Model(nn.Module):
             f"bind it in the query template, or register a source: tensor_sources={{name: dataset}} "
             f"(known: {', '.join(sorted(self.tensor_sources)) or 'none'})",
         )
+
+    def _tensor_term(self, term: Struct, bound: dict, src: NeuralSource, batch: int) -> torch.Tensor:
+        """The output of an ``nn(Net, Inputs, T)`` network, computed once per batch and shared."""
+        memo = bound.setdefault("$tensors", {})
+        out = memo.get(term)
+        if out is not None:
+            return out
+        net_term, inputs_term = term.args
+        name = net_term.functor if isinstance(net_term, Struct) else str(net_term)
+        from ..syntax.terms import list_items
+
+        items, _ = list_items(inputs_term)
+        inner = NeuralSource("nn", name, tuple(items or ()), f"tensor of {name}", src.span)
+        xs = [self._input_tensor(x, bound, inner, batch) for x in inner.inputs]
+        what = f"network {name!r} (a tensor-valued nn/3 predicate, input of {src.predicate})"
+        try:
+            out = self.networks[name](*xs)
+        except PlaitError:
+            raise
+        except Exception as e:  # a user's network failed: say which predicate called it
+            raise NeuralError(f"{what} raised {type(e).__name__}: {e}", src.span) from e  # type: ignore[arg-type]
+        if not isinstance(out, torch.Tensor) or out.dim() == 0 or out.shape[0] != batch:
+            shape = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise NeuralError(
+                f"{what} returned {shape}, expected a tensor with the batch ({batch}) along dim 0",
+                src.span,  # type: ignore[arg-type]
+            )
+        memo[term] = out
+        return out
 
     def _run_network(self, call: _NetCall, bound: dict, batch: int, device: torch.device) -> list[torch.Tensor]:
         """One forward pass for every use of a network in the template; outputs checked and split."""
