@@ -1106,3 +1106,22 @@ def test_forth_wap_model_with_a_tensor_valued_network():
     assert "net1(rnn([T])," in e.text
     with pytest.raises(plait.ProgramError, match="must be a variable of its head"):
         plait.Model("nn(rnn, [X], E) :: emb(X).\n", {"rnn": Identity()})
+
+
+def test_poker_model_with_a_learnable_house_card():
+    model = plait.Model.from_file(dpl("Poker__model.pl"), {"net1": Identity()}, dtype=torch.float64)
+    assert len(model.learnable) == 1  # t(1/4)::house_rank(jack); ... : one learnable distribution
+
+    def card(rank):  # domain [jack, queen, king, ace]
+        return torch.nn.functional.one_hot(torch.tensor([rank]), 4).double() * 0.97 + 0.0075
+
+    query = "game([C0, C1, C2, C3], Outcome)"
+    p = model(query, C0=card(3), C1=card(3), C2=card(0), C3=card(1))  # own: ace, ace; opponent: jack, queen
+    t = model.template(query, ["C0", "C1", "C2", "C3"])
+    assert [t.value_of(i) for i in range(len(t.answers))] == ["draw", "loss", "win"]
+    assert float(p.detach().sum()) == pytest.approx(1.0)
+    # a pair of aces wins unless the house card is a king, which gives the opponent a straight
+    assert t.value_of(int(p[0].argmax())) == "win" and 0.7 < float(p[0, 2].detach()) < 0.75
+    p[0, 2].backward()
+    (name,) = list(model.learnable)
+    assert model.learnable[name].grad is not None  # the house card's distribution is trained too

@@ -98,7 +98,15 @@ class _ToTerm(Transformer):
     cargs = args
 
     def compound(self, funct, args, _r):
-        return Struct(str(funct), tuple(args))
+        name = str(funct)
+        if name == "\\+" and len(args) > 1:
+            # ProbLog reads \+(a, b, c) as \+ applied to the conjunction (DeepProbLog's Poker model
+            # relies on it); standard Prolog would call an undefined \+/3
+            conj = args[-1]
+            for a in reversed(args[:-1]):
+                conj = Struct(",", (a, conj))
+            return Struct(name, (conj,))
+        return Struct(name, tuple(args))
 
     def list(self, _l, args, *rest):
         tail = NIL
