@@ -102,10 +102,15 @@ class CompiledQuery(torch.nn.Module):
         ad_probs: Sequence[torch.Tensor] | None = None,
         semiring: str | Semiring = LOG_PROBABILITY,
         log: bool = False,
+        weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``[batch, n_queries]`` probabilities (log probabilities with ``log=True``, log semiring only)."""
+        """``[batch, n_queries]`` probabilities (log probabilities with ``log=True``).
+
+        ``weights`` (``[batch, n_vars]``, see :meth:`leaf_weights`) replaces
+        ``fact_probs`` and ``ad_probs`` when the caller has built them already.
+        """
         sr = get_semiring(semiring)
-        w = self.leaf_weights(fact_probs, ad_probs)
+        w = self.leaf_weights(fact_probs, ad_probs) if weights is None else weights
         values = self.circuit(w, sr)
         if sr not in (PROBABILITY, LOG_PROBABILITY):
             return values[..., : len(self.queries)]

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..compile.variables import choice_weights
 from ..compiled import CompiledQuery, compile_ground_program
 from ..errors import InconsistentEvidenceError, InferenceError, NeuralError, PlaitError
 from ..ground.builtins import standard_order
@@ -375,11 +376,11 @@ class Model(nn.Module):
         """
         _check_inputs(query, inputs)
         t = self.template(query, inputs)
-        facts, ads = self.leaf_probabilities(t, inputs)
+        weights = self.leaf_weights(t, inputs)
         auto = self.semiring == "auto" and t._semiring is None
         semiring = "probability" if auto else (t._semiring or self.semiring)
         try:
-            out = t.compiled(facts, ads, semiring=semiring, log=True)
+            out = t.compiled(semiring=semiring, log=True, weights=weights)
             if not t._identity_order:
                 out = out[:, t._order.to(out.device)]
             watched = out if targets is None else out.gather(1, targets.to(out.device).view(-1, 1))
@@ -389,7 +390,7 @@ class Model(nn.Module):
                 raise
             out, retry = None, True  # evidence 0 in linear space: underflow, or really impossible (log tells)
         if retry:
-            exact = t.compiled(facts, ads, semiring="log", log=True)
+            exact = t.compiled(semiring="log", log=True, weights=weights)
             if not t._identity_order:
                 exact = exact[:, t._order.to(exact.device)]
             if out is None or not torch.equal(torch.isneginf(exact), torch.isneginf(out)):
@@ -419,7 +420,7 @@ class Model(nn.Module):
             ads = [torch.tensor(p, dtype=self.dtype, device=device) for p in cq.ad_all_probs]
         fact_cols: list[torch.Tensor] = []
         for call, outs in results:
-            for (kind, pos), out in zip(call.targets, outs):
+            for (kind, pos), out in zip(call.targets, outs.unbind(0)):
                 if kind == "ad":
                     ads[pos] = out if full else out[:, : len(cq.variables.group_vars[pos])]
                 else:
@@ -438,6 +439,51 @@ class Model(nn.Module):
         elif batch is not None:
             facts = facts.expand(batch, facts.shape[-1])
         return facts, ads
+
+    def leaf_weights(self, t: Template, inputs: Inputs) -> torch.Tensor:
+        """The circuit's variable weights ``[B, n_vars]`` for a batch (the training fast path).
+
+        The same numbers as :meth:`leaf_probabilities` turned into sequential AD
+        coins, but with one coin conversion per network output (all its uses at
+        once: coins are prefix-consistent, so an AD that uses only its first k
+        heads takes the first k coins) instead of one per AD group.
+        """
+        bound = self._bind_inputs(t, inputs)
+        batch, device = bound["$batch"], bound["$device"]
+        cq = t.compiled
+        results = [(call, self._run_network(call, bound, batch, device)) for call in t._calls]
+        if cq.fact_probs.device != device:
+            cq.to(device)
+            t._order = t._order.to(device)
+            t._fact_cols = t._fact_cols.to(device)
+        group_vars = cq.variables.group_vars
+        coins: list[torch.Tensor | None] = [None] * len(group_vars)
+        fact_cols: list[torch.Tensor] = []
+        for call, outs in results:
+            if call.targets[0][0] == "ad":
+                all_coins = choice_weights(outs)  # [n_uses, B, width]: one conversion for the network
+                for i, (_kind, pos) in enumerate(call.targets):
+                    coins[pos] = all_coins[i, :, : len(group_vars[pos])]
+            else:
+                fact_cols.extend(outs.unbind(0))
+        for name, pos, kind in t._params:
+            logits = self.learnable[name].to(device=device, dtype=self.dtype)
+            if kind == "ad":
+                c = choice_weights(torch.softmax(logits, -1))[: len(group_vars[pos])]
+                coins[pos] = c.expand(batch, c.shape[-1])
+            else:
+                fact_cols.append(torch.sigmoid(logits).reshape(1).expand(batch))
+        for pos, c in enumerate(coins):
+            if c is None:
+                fixed = choice_weights(getattr(cq, f"ad_probs{pos}"))
+                coins[pos] = fixed.expand(batch, fixed.shape[-1])
+        facts = cq.fact_probs
+        if fact_cols:
+            facts = facts.expand(batch, facts.shape[-1]).clone()
+            facts[:, t._fact_cols] = torch.stack(fact_cols, dim=1)
+        else:
+            facts = facts.expand(batch, facts.shape[-1])
+        return torch.cat([facts, *coins], dim=-1) if coins else facts
 
     def _bind_inputs(self, t: Template, inputs: Inputs) -> dict:
         missing = [n for n in t.inputs if n not in inputs]
@@ -549,8 +595,11 @@ class Model(nn.Module):
         memo[term] = out
         return out
 
-    def _run_network(self, call: _NetCall, bound: dict, batch: int, device: torch.device) -> list[torch.Tensor]:
-        """One forward pass for every use of a network in the template; outputs checked and split."""
+    def _run_network(self, call: _NetCall, bound: dict, batch: int, device: torch.device) -> torch.Tensor:
+        """One forward pass for every use of a network in the template, checked: ``[n_uses, B, width]``.
+
+        (``[n_uses, B]`` for neural facts.)
+        """
         net = self.networks[call.network]
         first = call.sources[0]
         what = f"network {call.network!r} of neural predicate {first.predicate}"
@@ -604,13 +653,16 @@ class Model(nn.Module):
                 "check the network's output layer against the predicate's domain",
             )
         out = out.to(self.dtype)
-        bad = torch.isnan(out).any() | (out < 0).any() | (out > 1).any()
-        if not is_fact:
-            bad = bad | ((out.sum(-1) - 1).abs() > 1e-3 * max(1, width)).any()
-        if bool(bad):
-            if bool(torch.isnan(out).any()):
+        # one fused check and one sync: NaN propagates through min/max, so it fails them too
+        with torch.no_grad():
+            lo, hi = torch.aminmax(out)
+            checks = [lo, hi] if is_fact else [lo, hi, (out.sum(-1) - 1).abs().max()]
+            values = torch.stack(checks).tolist()
+        ok = values[0] >= 0 and values[1] <= 1 and (is_fact or values[2] <= 1e-3 * max(1, width))
+        if not ok:
+            if any(v != v for v in values):
                 problem = "NaN"
-            elif bool((out < 0).any() | (out > 1).any()):
+            elif not (values[0] >= 0 and values[1] <= 1):
                 problem = "values outside [0, 1]"
             else:
                 problem = f"rows that do not sum to 1 (e.g. {float(out.sum(-1)[0]):.4g})"
@@ -622,8 +674,8 @@ class Model(nn.Module):
                 else "a neural fact takes a probability per example: end the network with a sigmoid",
             )
         if is_fact:
-            return list(out[:, 0].reshape(n, batch).unbind(0))
-        return list(out.reshape(n, batch, width).unbind(0))
+            return out[:, 0].reshape(n, batch)
+        return out.reshape(n, batch, width)
 
     # ------------------------------------------------------------------ prediction
 
