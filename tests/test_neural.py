@@ -1125,3 +1125,14 @@ def test_poker_model_with_a_learnable_house_card():
     p[0, 2].backward()
     (name,) = list(model.learnable)
     assert model.learnable[name].grad is not None  # the house card's distribution is trained too
+
+
+def test_model_works_under_torch_compile():
+    """The model is a plain nn.Module: torch.compile traces it (with graph breaks around the grounding)."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(10, 10), nn.Softmax(-1)).double()
+    model = addition_model(net)
+    a, b = rows(4), rows(4, seed=1)
+    expected = model("addition(A, B, Z)", A=a, B=b)
+    compiled = torch.compile(model, backend="eager")
+    torch.testing.assert_close(compiled("addition(A, B, Z)", A=a, B=b), expected)
