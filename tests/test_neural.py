@@ -1127,6 +1127,10 @@ def test_poker_model_with_a_learnable_house_card():
     assert model.learnable[name].grad is not None  # the house card's distribution is trained too
 
 
+# dynamo itself reads .grad of non-leaf tensors and instantiates autograd Functions while tracing,
+# and warns about both (torch-internal, not plait's)
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf:UserWarning")
+@pytest.mark.filterwarnings("ignore:.*should not be instantiated:DeprecationWarning")
 def test_model_works_under_torch_compile():
     """The model is a plain nn.Module: torch.compile traces it (with graph breaks around the grounding)."""
     torch.manual_seed(0)
