@@ -168,6 +168,24 @@ def _logsumexp_last(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     return (x - m.unsqueeze(-1)).exp_().sum(-1).log_().add_(m)
 
 
+def _forward_once(ctx, pos: torch.Tensor, neg: torch.Tensor, circuit: LayeredCircuit, sr: Semiring) -> torch.Tensor:
+    """Evaluate every node without recording the layers; keep the values for the backward pass."""
+    with torch.no_grad():
+        buf = circuit.evaluate_literals(pos, neg, sr)
+    ctx.save_for_backward(buf)
+    ctx.circuit = circuit
+    return buf[:, circuit.roots]
+
+
+def _gradient_buffer(ctx, g_roots: torch.Tensor) -> tuple[torch.Tensor, LayeredCircuit, torch.Tensor]:
+    """The saved node values, the circuit, and a gradient per node seeded at the roots."""
+    (buf,) = ctx.saved_tensors
+    c: LayeredCircuit = ctx.circuit
+    g = torch.zeros_like(buf)
+    g.index_add_(1, c.roots, g_roots)  # index_add: a root listed twice gets both gradients
+    return buf, c, g
+
+
 class _LogCircuit(torch.autograd.Function):
     """Log-space circuit evaluation as a single autograd node.
 
@@ -181,19 +199,12 @@ class _LogCircuit(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, pos: torch.Tensor, neg: torch.Tensor, circuit: LayeredCircuit) -> torch.Tensor:
-        with torch.no_grad():
-            buf = circuit.evaluate_literals(pos, neg, LOG_PROBABILITY)
-        ctx.save_for_backward(buf)
-        ctx.circuit = circuit
-        return buf[:, circuit.roots]
+        return _forward_once(ctx, pos, neg, circuit, LOG_PROBABILITY)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, g_roots: torch.Tensor):
-        (buf,) = ctx.saved_tensors
-        c: LayeredCircuit = ctx.circuit
-        g = torch.zeros_like(buf)
-        g.index_add_(1, c.roots, g_roots)
+        buf, c, g = _gradient_buffer(ctx, g_roots)
         for i in reversed(range(c.n_layers)):
             primes, subs, segs, start, n_out = c._layer(i)
             g_out = g[:, start : start + n_out]
@@ -224,19 +235,12 @@ class _ProbCircuit(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, pos: torch.Tensor, neg: torch.Tensor, circuit: LayeredCircuit) -> torch.Tensor:
-        with torch.no_grad():
-            buf = circuit.evaluate_literals(pos, neg, PROBABILITY)
-        ctx.save_for_backward(buf)
-        ctx.circuit = circuit
-        return buf[:, circuit.roots]
+        return _forward_once(ctx, pos, neg, circuit, PROBABILITY)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, g_roots: torch.Tensor):
-        (buf,) = ctx.saved_tensors
-        c: LayeredCircuit = ctx.circuit
-        g = torch.zeros_like(buf)
-        g.index_add_(1, c.roots, g_roots)
+        buf, c, g = _gradient_buffer(ctx, g_roots)
         for i in reversed(range(c.n_layers)):
             primes, subs, segs, start, n_out = c._layer(i)
             # (no dense layout here: in linear space the segment sum is a single

@@ -406,15 +406,8 @@ class Model(nn.Module):
         An AD's ``k`` counts the heads up to the last one the queries use; with
         ``full`` every head of its domain is returned (explanations need them).
         """
-        bound = self._bind_inputs(t, inputs)
-        batch, device = bound["$batch"], bound["$device"]
+        results, batch, device = self._run_networks(t, inputs)
         cq = t.compiled
-        # the networks run (and check their inputs' device) before the template moves
-        results = [(call, self._run_network(call, bound, batch, device)) for call in t._calls]
-        if cq.fact_probs.device != device:
-            cq.to(device)
-            t._order = t._order.to(device)
-            t._fact_cols = t._fact_cols.to(device)
         ads: list[torch.Tensor] = list(cq.ad_probs)
         if full:
             ads = [torch.tensor(p, dtype=self.dtype, device=device) for p in cq.ad_all_probs]
@@ -432,13 +425,32 @@ class Model(nn.Module):
                 ads[pos] = probs if full else probs[: len(cq.variables.group_vars[pos])]
             else:
                 fact_cols.append(torch.sigmoid(logits).reshape(1).expand(batch))
-        facts = cq.fact_probs
-        if fact_cols:
-            facts = facts.expand(batch, facts.shape[-1]).clone()
-            facts[:, t._fact_cols] = torch.stack(fact_cols, dim=1)
-        elif batch is not None:
-            facts = facts.expand(batch, facts.shape[-1])
-        return facts, ads
+        return self._fact_matrix(t, fact_cols, batch), ads
+
+    def _run_networks(
+        self, t: Template, inputs: Inputs
+    ) -> tuple[list[tuple[_NetCall, torch.Tensor]], int, torch.device]:
+        """Every network of the template on this batch; then the template follows the inputs' device."""
+        bound = self._bind_inputs(t, inputs)
+        batch, device = bound["$batch"], bound["$device"]
+        # the networks run (and check their inputs' device) before the template moves
+        results = [(call, self._run_network(call, bound, batch, device)) for call in t._calls]
+        cq = t.compiled
+        if cq.fact_probs.device != device:
+            cq.to(device)
+            t._order = t._order.to(device)
+            t._fact_cols = t._fact_cols.to(device)
+        return results, batch, device
+
+    @staticmethod
+    def _fact_matrix(t: Template, fact_cols: list[torch.Tensor], batch: int) -> torch.Tensor:
+        """``[B, n_facts]``: the program's fact probabilities with the neural and learnable columns filled in."""
+        facts = t.compiled.fact_probs
+        if not fact_cols:
+            return facts.expand(batch, facts.shape[-1])
+        facts = facts.expand(batch, facts.shape[-1]).clone()
+        facts[:, t._fact_cols] = torch.stack(fact_cols, dim=1)
+        return facts
 
     def leaf_weights(self, t: Template, inputs: Inputs) -> torch.Tensor:
         """The circuit's variable weights ``[B, n_vars]`` for a batch (the training fast path).
@@ -448,14 +460,8 @@ class Model(nn.Module):
         once: coins are prefix-consistent, so an AD that uses only its first k
         heads takes the first k coins) instead of one per AD group.
         """
-        bound = self._bind_inputs(t, inputs)
-        batch, device = bound["$batch"], bound["$device"]
+        results, batch, device = self._run_networks(t, inputs)
         cq = t.compiled
-        results = [(call, self._run_network(call, bound, batch, device)) for call in t._calls]
-        if cq.fact_probs.device != device:
-            cq.to(device)
-            t._order = t._order.to(device)
-            t._fact_cols = t._fact_cols.to(device)
         group_vars = cq.variables.group_vars
         coins: list[torch.Tensor | None] = [None] * len(group_vars)
         fact_cols: list[torch.Tensor] = []
@@ -477,12 +483,7 @@ class Model(nn.Module):
             if c is None:
                 fixed = choice_weights(getattr(cq, f"ad_probs{pos}"))
                 coins[pos] = fixed.expand(batch, fixed.shape[-1])
-        facts = cq.fact_probs
-        if fact_cols:
-            facts = facts.expand(batch, facts.shape[-1]).clone()
-            facts[:, t._fact_cols] = torch.stack(fact_cols, dim=1)
-        else:
-            facts = facts.expand(batch, facts.shape[-1])
+        facts = self._fact_matrix(t, fact_cols, batch)
         return torch.cat([facts, *coins], dim=-1) if coins else facts
 
     def _bind_inputs(self, t: Template, inputs: Inputs) -> dict:
