@@ -46,7 +46,6 @@ class CompiledQuery(torch.nn.Module):
         dtype: torch.dtype = torch.float64,
         fact_sources: Sequence[NeuralSource | None] = (),
         ad_sources: Sequence[NeuralSource | None] = (),
-        ad_domain_sizes: Sequence[int] = (),
         sdd: tuple[SddCompilation, list[SddNode]] | None = None,
         ad_all: Sequence[tuple[tuple[float, ...], tuple[Term, ...]]] = (),
     ) -> None:
@@ -57,7 +56,6 @@ class CompiledQuery(torch.nn.Module):
         # where neural and learnable probabilities come from (None: the program's number)
         self.fact_sources = list(fact_sources) or [None] * len(labels)
         self.ad_sources = list(ad_sources) or [None] * len(group_labels)
-        self.ad_domain_sizes = list(ad_domain_sizes) or [len(g) for g in group_labels]
         # the SDDs stay alive so that explanation circuits can be built on demand
         self._sdd = sdd
         self._mpe: MpeCircuit | None = None
@@ -74,6 +72,11 @@ class CompiledQuery(torch.nn.Module):
     @property
     def query_names(self) -> list[str]:
         return [("\\+" if neg else "") + format_term(t) for t, neg in self.queries]
+
+    @property
+    def ad_domain_sizes(self) -> list[int]:
+        """The number of heads of each used AD (its whole domain, not only the heads the queries reach)."""
+        return [len(labels) for labels in self.ad_all_labels]
 
     @property
     def ad_probs(self) -> list[torch.Tensor]:
@@ -206,7 +209,6 @@ def compile_ground_program(
     group_labels = [program.groups[g].labels[: len(vars_)] for g, vars_ in zip(vmap.group_ids, vmap.group_vars)]
     fact_sources = [program.nodes[n].neural for n in vmap.coin_nodes]
     ad_sources = [program.groups[g].neural for g in vmap.group_ids]
-    ad_sizes = [len(program.groups[g].labels) for g in vmap.group_ids]
     return CompiledQuery(
         circuit,
         vmap,
@@ -217,7 +219,6 @@ def compile_ground_program(
         dtype,
         fact_sources,
         ad_sources,
-        ad_sizes,
         (comp, roots[: len(queries)]),
         [(program.groups[g].probs, program.groups[g].labels) for g in vmap.group_ids],
     )
@@ -237,10 +238,9 @@ class MpeCircuit(torch.nn.Module):
     offset is added back by ``plait.nn.explain``.
     """
 
-    def __init__(self, circuit: torch.nn.Module, n_base: int, rest_vars: list[int]) -> None:
+    def __init__(self, circuit: torch.nn.Module, rest_vars: list[int]) -> None:
         super().__init__()
         self.circuit = circuit
-        self.n_base = n_base
         self.rest_vars = rest_vars
         self._elements: dict[int, list[tuple[int, int]]] | None = None
 
@@ -255,7 +255,6 @@ def build_mpe_circuit(comp: SddCompilation, roots: Sequence[SddNode]) -> MpeCirc
     """Conjoin each query root with one exactly-one constraint per used AD group (see :class:`MpeCircuit`)."""
     mgr = comp.manager
     vmap = comp.variables
-    n_base = mgr.var_count()
     constraint = mgr.true()
     rest_vars: list[int] = []
     for vars_ in vmap.group_vars:
@@ -273,4 +272,4 @@ def build_mpe_circuit(comp: SddCompilation, roots: Sequence[SddNode]) -> MpeCirc
         constraint = constraint & eo
     mpe_roots = [r & constraint for r in roots]
     circuit = from_sdd(mpe_roots, mgr.var_count())
-    return MpeCircuit(circuit, n_base, rest_vars)
+    return MpeCircuit(circuit, rest_vars)

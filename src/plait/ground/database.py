@@ -15,6 +15,7 @@ from ..errors import NeedsNetworkError, ParseError, ProgramError, SourceSpan
 from ..syntax.ast import ADClause, Clause, Directive, NeuralClause, ProgramAST
 from ..syntax.parser import parse_program
 from ..syntax.terms import TRUE, Float, Int, Str, Struct, Term, Var, list_items, term_vars
+from .unify import resolve
 
 __all__ = ["ClauseDef", "ClauseDB", "NeuralSpec", "Predicate", "build_database", "FACT", "RULE", "AD"]
 
@@ -88,7 +89,6 @@ class NeuralSpec:
     kind: str
     name: str
     inputs: tuple[Term, ...] = ()
-    domain: tuple[Term, ...] = ()
     predicate: str = ""
     init: tuple[float | None, ...] = ()
 
@@ -314,14 +314,6 @@ def _domain(term: Term, span: SourceSpan | None) -> tuple[Term, ...]:
     return tuple(out)
 
 
-def _substitute(t: Term, var: Var, value: Term) -> Term:
-    if t == var:
-        return value
-    if isinstance(t, Struct) and t.args:
-        return Struct(t.functor, tuple(_substitute(a, var, value) for a in t.args))
-    return t
-
-
 def _neural_clause(item: NeuralClause, db: ClauseDB) -> None:
     """``nn(Net, Inputs, Y, Domain) :: h`` (an AD over the domain), ``nn(Net, Inputs) :: h`` or ``t(P) :: h``."""
     spec, head, span = item.spec, item.head, item.span
@@ -367,12 +359,12 @@ def _neural_clause(item: NeuralClause, db: ClauseDB) -> None:
                 "write nn(Net, [X], T) :: p(X, T)",
             )
         value = Struct("$tensor", (net, spec.args[1]))
-        ns = NeuralSpec("nn", net.functor, tuple(inputs), (), sig)
-        db.add(ClauseDef(kind, _substitute(head, out_var, value), item.body, None, cid, span, False, (), 0, ()))
+        ns = NeuralSpec("nn", net.functor, tuple(inputs), sig)
+        db.add(ClauseDef(kind, resolve(head, {out_var: value}), item.body, None, cid, span, False, (), 0, ()))
         db.neural_specs.append((ns, span))
         return
     if len(spec.args) == 2:
-        ns = NeuralSpec("nn", net.functor, tuple(inputs), (), sig)
+        ns = NeuralSpec("nn", net.functor, tuple(inputs), sig)
         vs = _clause_vars(head, item.body, spec.args[1])
         db.add(ClauseDef(kind, head, item.body, Float(0.5), cid, span, False, (), 0, vs, ns))
         db.neural_specs.append((ns, span))
@@ -387,8 +379,8 @@ def _neural_clause(item: NeuralClause, db: ClauseDB) -> None:
             "write nn(Net, [X], Y, Domain) :: p(X, Y): the network chooses Y among the domain",
         )
     domain = _domain(spec.args[3], span)
-    ns = NeuralSpec("nn", net.functor, tuple(inputs), domain, sig)
-    heads = tuple((Float(1.0 / len(domain)), _substitute(head, out_var, d)) for d in domain)
+    ns = NeuralSpec("nn", net.functor, tuple(inputs), sig)
+    heads = tuple((Float(1.0 / len(domain)), resolve(head, {out_var: d})) for d in domain)
     vs = _clause_vars(*(h for _, h in heads), item.body, spec.args[1])
     for i, (_p, h) in enumerate(heads):
         db.add(ClauseDef(AD, h, item.body, None, cid, span, False, heads, i, vs, ns))

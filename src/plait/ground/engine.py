@@ -235,6 +235,12 @@ class Grounder:
                 )
         return NeuralSource("nn", ns.name, inputs, ns.predicate, c.span)
 
+    def _clause_coin(self, c: ClauseDef, s: Subst, mapping: dict[Var, Var], key: object, inst: Term, prob: Term) -> int:
+        """The coin of one ground instance of a probabilistic clause: its number, or its network or parameter."""
+        if c.neural is not None:  # the probability is an input of the circuit; 0.5 is a placeholder
+            return self.coin(key, 0.5, inst, self._neural_source(c, s, mapping))
+        return self.coin(key, self._prob(prob, s, c), inst)
+
     def _prob(self, t: Term, s: Subst, c: ClauseDef) -> float:
         try:
             p = evaluate(t, s)
@@ -380,24 +386,13 @@ class Grounder:
                 yield s2, ()
                 continue
             inst = resolve(head, s2)
-            if c.neural is not None:
-                if not is_ground(inst):
-                    raise NonGroundError(
-                        f"learnable or neural fact {resolve(c.head, {})} is called with unbound arguments ({inst})",
-                        c.span,
-                        "a non-ground fact stands for one choice per ground instance; call it with its arguments bound",
-                    )
-                src = self._neural_source(c, s2, mapping)
-                yield s2, (self.coin(("n", c.cid, inst), 0.5, inst, src),)
-                continue
             if not is_ground(inst):
                 raise NonGroundError(
                     f"probabilistic fact {resolve(c.head, {})} is called with unbound arguments ({inst})",
                     c.span,
                     "a non-ground probabilistic fact stands for one coin per ground instance; call it with its arguments bound",
                 )
-            p = self._prob(c.prob, s2, c)
-            yield s2, (self.coin(("c", c.cid, inst), p, inst),)
+            yield s2, (self._clause_coin(c, s2, mapping, ("c", c.cid, inst), inst, c.prob),)
 
     # ------------------------------------------------------------ tabling
 
@@ -487,12 +482,8 @@ class Grounder:
                             "every variable of a probabilistic head must be bound by the body or the call",
                         )
                     ikey = variant_key(Struct("i", tuple(resolve(mapping.get(v, v), s2) for v in c.vars)))
-                    if c.neural is not None:
-                        src = self._neural_source(c, s2, mapping)
-                        lits = lits + (self.coin(("c", c.cid, ikey), 0.5, inst, src),)
-                    else:
-                        p = self._prob(rename(c.prob, mapping), s2, c)
-                        lits = lits + (self.coin(("c", c.cid, ikey), p, inst),)
+                    coin = self._clause_coin(c, s2, mapping, ("c", c.cid, ikey), inst, rename(c.prob, mapping))
+                    lits = lits + (coin,)
                 self._record(t, inst, lits, c)
         except PlaitError as e:
             raise e.with_span(c.span) from None

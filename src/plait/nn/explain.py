@@ -80,13 +80,14 @@ class Explanation:
         return json.dumps(self.to_dict(), **kwargs)
 
 
-def _literal_values(model: Model, t: Template, inputs: Mapping) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _literal_values(
+    t: Template, facts: torch.Tensor, ads: list[torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Max-log literal values ``pos``, ``neg`` ``[B, n_vars]`` and the constant offset ``[B]``."""
     cq = t.compiled
     mpe = cq.mpe_circuit()
-    facts, ads = model.leaf_probabilities(t, inputs, full=True)
     vm = cq.variables
-    batch = max([facts.shape[0] if facts.dim() > 1 else 1] + [a.shape[0] for a in ads if a.dim() > 1])
+    batch = facts.shape[0]
     n = mpe.circuit.n_vars
     dtype = facts.dtype
     device = facts.device
@@ -94,7 +95,7 @@ def _literal_values(model: Model, t: Template, inputs: Mapping) -> tuple[torch.T
     neg = torch.zeros(batch, n, dtype=dtype, device=device)
     offset = torch.zeros(batch, dtype=dtype, device=device)
     if facts.shape[-1]:
-        f = facts if facts.dim() > 1 else facts.expand(batch, facts.shape[-1])
+        f = facts
         best = torch.maximum(f, 1 - f)
         cols = torch.tensor(vm.coin_vars, device=device)
         pos[:, cols] = torch.log(f) - torch.log(best)
@@ -123,13 +124,19 @@ def _rest(p: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     return none, torch.full(none.shape, -1, dtype=torch.long, device=p.device)
 
 
-def mpe_values(model: Model, t: Template, inputs: Mapping) -> tuple[torch.Tensor, torch.Tensor]:
-    """``[B, n_answers]`` log probability of each answer's most probable world, and the node values."""
+def mpe_values(
+    model: Model, t: Template, inputs: Mapping, leaves: tuple[torch.Tensor, list[torch.Tensor]] | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[B, n_answers]`` log probability of each answer's most probable world, and the node values.
+
+    ``leaves`` is :meth:`Model.leaf_probabilities` of ``inputs`` when the caller has it already.
+    """
     mpe = t.compiled.mpe_circuit()
-    if t.compiled.fact_probs.device != mpe.circuit.roots.device:
-        mpe.to(t.compiled.fact_probs.device)
     with torch.no_grad():
-        pos, neg, offset = _literal_values(model, t, inputs)
+        facts, ads = model.leaf_probabilities(t, inputs) if leaves is None else leaves
+        if t.compiled.fact_probs.device != mpe.circuit.roots.device:
+            mpe.to(t.compiled.fact_probs.device)
+        pos, neg, offset = _literal_values(t, facts, ads)
         buf = mpe.circuit.evaluate_literals(pos, neg, MAX_LOG)
         roots = buf[:, mpe.circuit.roots] + offset.unsqueeze(-1)
     order = t._order.to(roots.device)
@@ -163,7 +170,8 @@ def explain(model: Model, query: str, answer: object | None, inputs: Mapping) ->
         return []
     with torch.no_grad():
         probs = model(query, **inputs)
-    values, buf = mpe_values(model, t, inputs)
+        facts, ads = model.leaf_probabilities(t, inputs)
+    values, buf = mpe_values(model, t, inputs, (facts, ads))
     batch = values.shape[0]
     if isinstance(answer, torch.Tensor) and answer.dim() == 0:
         answer = answer.item()
@@ -182,8 +190,6 @@ def explain(model: Model, query: str, answer: object | None, inputs: Mapping) ->
     elements = mpe.elements()
     n = mpe.circuit.n_vars
     vm = cq.variables
-    with torch.no_grad():
-        facts, ads = model.leaf_probabilities(t, inputs, full=True)
     var_info: dict[int, tuple[str, object]] = {}
     for i, v in enumerate(vm.coin_vars):
         var_info[v] = ("fact", i)
@@ -221,7 +227,7 @@ def explain(model: Model, query: str, answer: object | None, inputs: Mapping) ->
                 kind, where = info
                 if kind == "fact":
                     i = where  # type: ignore[assignment]
-                    f = facts[b, i] if facts.dim() > 1 else facts[i]
+                    f = facts[b, i]
                     p = float(f) if positive else 1.0 - float(f)
                     src = cq.fact_sources[i]
                     choices.append(Choice(show(cq.fact_labels[i]), positive, p, _source_name(src)))

@@ -30,7 +30,7 @@ from ..ground.unify import resolve, unify
 from ..program import Program
 from ..syntax.parser import parse_term
 from ..syntax.printing import format_term
-from ..syntax.terms import Float, Int, Str, Struct, Term, Var, mk_list, term_vars
+from ..syntax.terms import Float, Int, Str, Struct, Term, Var, list_items, mk_list, term_vars
 
 __all__ = ["Model", "Template", "show"]
 
@@ -398,31 +398,28 @@ class Model(nn.Module):
             out = exact
         return out
 
-    def leaf_probabilities(
-        self, t: Template, inputs: Inputs, full: bool = False
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """The circuit's inputs for a batch: fact probabilities ``[B, n_facts]`` and one ``[B, k]`` per AD.
+    def leaf_probabilities(self, t: Template, inputs: Inputs) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The probabilities behind a batch: facts ``[B, n_facts]`` and, per used AD, every head of its domain.
 
-        An AD's ``k`` counts the heads up to the last one the queries use; with
-        ``full`` every head of its domain is returned (explanations need them).
+        An AD's row is ``[B, domain]`` when a network gives it and ``[domain]``
+        when it is the same for the whole batch. (The circuit itself takes
+        :meth:`leaf_weights`.) Explanations need every head, also those the
+        queries never reach.
         """
         results, batch, device = self._run_networks(t, inputs)
         cq = t.compiled
-        ads: list[torch.Tensor] = list(cq.ad_probs)
-        if full:
-            ads = [torch.tensor(p, dtype=self.dtype, device=device) for p in cq.ad_all_probs]
+        ads = [torch.tensor(p, dtype=self.dtype, device=device) for p in cq.ad_all_probs]
         fact_cols: list[torch.Tensor] = []
         for call, outs in results:
             for (kind, pos), out in zip(call.targets, outs.unbind(0)):
                 if kind == "ad":
-                    ads[pos] = out if full else out[:, : len(cq.variables.group_vars[pos])]
+                    ads[pos] = out
                 else:
                     fact_cols.append(out)
         for name, pos, kind in t._params:
             logits = self.learnable[name].to(device=device, dtype=self.dtype)
             if kind == "ad":
-                probs = torch.softmax(logits, -1)
-                ads[pos] = probs if full else probs[: len(cq.variables.group_vars[pos])]
+                ads[pos] = torch.softmax(logits, -1)
             else:
                 fact_cols.append(torch.sigmoid(logits).reshape(1).expand(batch))
         return self._fact_matrix(t, fact_cols, batch), ads
@@ -455,7 +452,7 @@ class Model(nn.Module):
     def leaf_weights(self, t: Template, inputs: Inputs) -> torch.Tensor:
         """The circuit's variable weights ``[B, n_vars]`` for a batch (the training fast path).
 
-        The same numbers as :meth:`leaf_probabilities` turned into sequential AD
+        The numbers of :meth:`leaf_probabilities` turned into sequential AD
         coins, but with one coin conversion per network output (all its uses at
         once: coins are prefix-consistent, so an AD that uses only its first k
         heads takes the first k coins) instead of one per AD group.
@@ -492,6 +489,7 @@ class Model(nn.Module):
             raise InferenceError(
                 f"the template {t.text} needs the inputs {', '.join(missing)}", hint="pass them as keyword arguments"
             )
+        _check_inputs(t.text, {name: inputs[name] for name in t.inputs})
         bound: dict = {}
         batch: int | None = None
         device: torch.device | None = None
@@ -499,11 +497,6 @@ class Model(nn.Module):
             value = inputs[name]
             items = [(None, value)] if n is None else list(enumerate(value))  # type: ignore[arg-type]
             for i, x in items:
-                if not isinstance(x, torch.Tensor):
-                    raise InferenceError(
-                        f"the input {_slot_key(name, i)} of {t.text} is a {type(x).__name__}, not a tensor",
-                        hint="bind every input variable to a tensor whose dim 0 is the batch",
-                    )
                 if x.dim() == 0:
                     raise InferenceError(
                         f"the input {_slot_key(name, i)} of {t.text} has no batch dimension",
@@ -575,8 +568,6 @@ class Model(nn.Module):
             return out
         net_term, inputs_term = term.args
         name = net_term.functor if isinstance(net_term, Struct) else str(net_term)
-        from ..syntax.terms import list_items
-
         items, _ = list_items(inputs_term)
         inner = NeuralSource("nn", name, tuple(items or ()), f"tensor of {name}", src.span)
         xs = [self._input_tensor(x, bound, inner, batch) for x in inner.inputs]
