@@ -1140,3 +1140,28 @@ def test_model_works_under_torch_compile():
     expected = model("addition(A, B, Z)", A=a, B=b)
     compiled = torch.compile(model, backend="eager")
     torch.testing.assert_close(compiled("addition(A, B, Z)", A=a, B=b), expected)
+
+
+def test_neural_errors_point_at_the_clause_and_say_how_to_fix(tmp_path):
+    path = tmp_path / "model.pl"
+    path.write_text("% a digit model\nadd(X, Y, Z) :- digit(X, A), digit(Y, B), Z is A + B.\n"
+                    "nn(my_net, [X], Y, [0..9]) :: digit(X, Y).\n")  # fmt: skip
+    with pytest.raises(plait.NeuralError) as e:
+        plait.Model.from_file(path, {"other": Identity()})
+    text = e.value.render()
+    assert text.startswith(f"{path}:3:1: error: neural predicate digit/2 uses the network 'my_net'")
+    assert "^" in text and "hint: pass networks={'my_net': module}" in text
+
+    model = plait.Model.from_file(path, {"my_net": nn.Softmax(-1)})
+    with pytest.raises(plait.NeuralError) as e:
+        model("add(A, B, Z)", A=torch.randn(2, 9), B=torch.randn(2, 9))  # 9 outputs for a 10-value domain
+    text = e.value.render()
+    assert text.startswith(f"{path}:3:1: error: network 'my_net' of neural predicate digit/2 returned shape [4, 9]")
+    assert "hint: check the network's output layer against the predicate's domain" in text
+
+    path.write_text("nn(my_net, [X], Y, [a, b, a]) :: p(X, Y).\n")
+    with pytest.raises(plait.ProgramError) as e:
+        plait.Model.from_file(path, {"my_net": Identity()})
+    text = e.value.render()
+    assert text.startswith(f"{path}:1:1: error: the domain [a, b, a] of a neural predicate repeats a value")
+    assert "hint: each domain value is one output of the network" in text

@@ -305,12 +305,20 @@ def _domain(term: Term, span: SourceSpan | None) -> tuple[Term, ...]:
         else:
             out.append(it)
     if not out:
-        raise ProgramError("the domain of a neural predicate is empty", span)
+        raise ProgramError("the domain of a neural predicate is empty", span, "list its values, e.g. [0..9]")
     for it in out:
         if term_vars(it, {}):
-            raise ProgramError(f"the domain value {it} of a neural predicate is not ground", span)
+            raise ProgramError(
+                f"the domain value {it} of a neural predicate is not ground",
+                span,
+                "domain values are constants (numbers, atoms or ground terms) the network chooses among",
+            )
     if len(set(out)) != len(out):
-        raise ProgramError(f"the domain {term} of a neural predicate repeats a value", span)
+        raise ProgramError(
+            f"the domain {term} of a neural predicate repeats a value",
+            span,
+            "each domain value is one output of the network: list every value once",
+        )
     return tuple(out)
 
 
@@ -399,7 +407,9 @@ def _learnable_ad(item: ADClause, db: ClauseDB) -> None:
     known = [v for v in init if v is not None]
     if sum(known) > 1.0 + 1e-9:
         raise ProgramError(
-            f"the initial probabilities of a learnable annotated disjunction sum to {sum(known):g} > 1", item.span
+            f"the initial probabilities of a learnable annotated disjunction sum to {sum(known):g} > 1",
+            item.span,
+            "the heads are mutually exclusive: give initial values that sum to at most 1, or t(_)",
         )
     cid = db.n_clauses
     db.n_clauses += 1

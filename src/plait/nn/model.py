@@ -577,7 +577,11 @@ class Model(nn.Module):
         except PlaitError:
             raise
         except Exception as e:  # a user's network failed: say which predicate called it
-            raise NeuralError(f"{what} raised {type(e).__name__}: {e}", src.span) from e  # type: ignore[arg-type]
+            raise NeuralError(
+                f"{what} raised {type(e).__name__}: {e}",
+                src.span,  # type: ignore[arg-type]
+                "the network's own error is chained below; check what it expects as input",
+            ) from e
         if not isinstance(out, torch.Tensor) or out.dim() == 0 or out.shape[0] != batch:
             shape = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             raise NeuralError(
@@ -605,7 +609,11 @@ class Model(nn.Module):
         for col in columns:
             shapes = {tuple(c.shape[1:]) for c in col}
             if len(shapes) > 1:
-                raise NeuralError(f"{what}: its inputs have different shapes {sorted(shapes)}", first.span)  # type: ignore[arg-type]
+                raise NeuralError(
+                    f"{what}: its inputs have different shapes {sorted(shapes)}",
+                    first.span,  # type: ignore[arg-type]
+                    "all calls of one network are batched together: give them inputs of one shape",
+                )
             for c in col:
                 if net_device is not None and c.device != net_device:
                     raise NeuralError(
@@ -619,7 +627,11 @@ class Model(nn.Module):
         except PlaitError:
             raise
         except Exception as e:  # a user's network failed: say which predicate called it
-            raise NeuralError(f"{what} raised {type(e).__name__}: {e}", first.span) from e  # type: ignore[arg-type]
+            raise NeuralError(
+                f"{what} raised {type(e).__name__}: {e}",
+                first.span,  # type: ignore[arg-type]
+                "the network's own error is chained below; check what it expects as input",
+            ) from e
         n = len(call.sources)
         if not isinstance(out, torch.Tensor):
             raise NeuralError(f"{what} returned a {type(out).__name__}, not a tensor", first.span)  # type: ignore[arg-type]

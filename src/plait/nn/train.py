@@ -203,7 +203,10 @@ def fit(
     (``checkpoint``). ``seed`` seeds Python, NumPy and torch and the shuffling.
     """
     if epochs < 0 or batch_size < 1:
-        raise TrainingError(f"bad training settings: epochs={epochs}, batch_size={batch_size}")
+        raise TrainingError(
+            f"bad training settings: epochs={epochs}, batch_size={batch_size}",
+            hint="epochs must be at least 0 and batch_size at least 1",
+        )
     gen = seed_everything(seed) if seed is not None else torch.Generator()
     if device is not None:
         model.to(device)
@@ -212,7 +215,10 @@ def fit(
     if optimizer is None:
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
-            raise TrainingError("the model has no trainable parameters (no networks and no t(...) clauses)")
+            raise TrainingError(
+                "the model has no trainable parameters (no networks and no t(...) clauses)",
+                hint="give the model networks with parameters, or make probabilities learnable with t(...)",
+            )
         optimizer = torch.optim.Adam(params, lr=lr)
     out_dir = Path(log_dir) if log_dir is not None else None
     if out_dir is not None:
@@ -277,7 +283,10 @@ def fit(
             except PlaitError:
                 raise
             except Exception as e:
-                raise TrainingError(f"the metric {name!r} raised {type(e).__name__}: {e}") from e
+                raise TrainingError(
+                    f"the metric {name!r} raised {type(e).__name__}: {e}",
+                    hint="a metric is a function of the model returning a number; its own error is chained below",
+                ) from e
         history.rows.append(row)
         if progress:
             shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
@@ -357,13 +366,18 @@ def load_checkpoint(model: torch.nn.Module, path: str | Path, strict: bool = Tru
 
     path = Path(path)
     if not path.is_file():
-        raise TrainingError(f"no checkpoint at {path}")
+        raise TrainingError(
+            f"no checkpoint at {path}", hint="check the path; fit writes log_dir/checkpoint.safetensors"
+        )
     try:
         state = load_file(str(path))
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
     except Exception as e:  # safetensors raises its own error types for corrupt files
-        raise TrainingError(f"cannot read the checkpoint {path}: {e}") from e
+        raise TrainingError(
+            f"cannot read the checkpoint {path}: {e}",
+            hint="the file is not a safetensors checkpoint written by plait.save_checkpoint",
+        ) from e
     try:
         model.load_state_dict(state, strict=strict)
     except RuntimeError as e:
