@@ -215,9 +215,8 @@ def explain(model: Model, query: str, answer: object | None, inputs: Mapping) ->
                     g = rest_group.get(var)
                     if g is not None and positive:
                         # none of the heads the queries use: the best other head, or no head at all
-                        a = ads[g]
-                        row = (a[b] if a.dim() > 1 else a).unsqueeze(0)
-                        p, head = (float(x[0]) for x in _rest(row, len(vm.group_vars[g])))
+                        heads = _row(ads[g], b).unsqueeze(0)
+                        p, head = (float(x[0]) for x in _rest(heads, len(vm.group_vars[g])))
                         if head >= 0:
                             atom = show(cq.ad_all_labels[g][int(head)])
                         else:
@@ -233,8 +232,7 @@ def explain(model: Model, query: str, answer: object | None, inputs: Mapping) ->
                     choices.append(Choice(show(cq.fact_labels[i]), positive, p, _source_name(src)))
                 elif positive:
                     g, k = where  # type: ignore[misc]
-                    a = ads[g]
-                    p = float(a[b, k] if a.dim() > 1 else a[k])
+                    p = float(_row(ads[g], b)[k])
                     choices.append(Choice(show(cq.ad_labels[g][k]), True, p, _source_name(cq.ad_sources[g])))
         choices.sort(key=lambda c: c.atom)
         out.append(
@@ -247,6 +245,11 @@ def explain(model: Model, query: str, answer: object | None, inputs: Mapping) ->
             )
         )
     return out
+
+
+def _row(probs: torch.Tensor, b: int) -> torch.Tensor:
+    """Example ``b``'s head probabilities of an AD (``[B, k]`` from a network, ``[k]`` when shared)."""
+    return probs[b] if probs.dim() > 1 else probs
 
 
 def _source_name(src) -> str | None:

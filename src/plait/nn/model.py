@@ -689,7 +689,7 @@ class Model(nn.Module):
 
         _check_inputs(query, inputs)
         t = self.template(query, inputs)
-        with _eval_mode(self):
+        with eval_mode(self):
             values = mpe_values(self, t, inputs)[0]
         return values.argmax(dim=-1)
 
@@ -703,7 +703,7 @@ class Model(nn.Module):
         from .explain import explain
 
         _check_inputs(query, inputs)
-        with _eval_mode(self):
+        with eval_mode(self):
             return explain(self, query, answer, inputs)
 
     def parameter_probabilities(self) -> dict[str, list[float]]:
@@ -716,7 +716,7 @@ class Model(nn.Module):
         return out
 
 
-class _eval_mode:
+class eval_mode:
     """Switch a module to eval mode for a block, then restore its mode."""
 
     def __init__(self, module: nn.Module) -> None:

@@ -19,10 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..errors import InferenceError, PlaitError, TrainingError
-from .model import Model
+from .model import Model, eval_mode
 
 __all__ = ["Gather", "QueryData", "History", "fit", "evaluate", "save_checkpoint", "load_checkpoint", "seed_everything"]
 
@@ -115,12 +116,7 @@ class History:
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch; return a torch generator for shuffling."""
     random.seed(seed)
-    try:
-        import numpy as np
-
-        np.random.seed(seed % 2**32)
-    except ImportError:  # pragma: no cover - numpy is a dependency
-        pass
+    np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     g = torch.Generator()
     g.manual_seed(seed)
@@ -153,25 +149,20 @@ def evaluate(
     cols = _target_columns(model, query, data)
     device = torch.device(device) if device is not None else model._default_device()
     correct, total, loss_sum = 0, 0, 0.0
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for start in range(0, len(data), batch_size):
-                rows = torch.arange(start, min(start + batch_size, len(data)))
-                inputs = data.batch(rows, device)
-                logp = model.log_prob(query, **inputs)  # type: ignore[arg-type]
-                target = torch.zeros(len(rows), dtype=torch.long) if cols is None else cols[rows]
-                target = target.to(logp.device)
-                loss_sum += float(-logp.gather(1, target[:, None]).sum())
-                if cols is None:  # the query itself is observed: "correct" when it is more likely than not
-                    correct += int((logp[:, 0] > math.log(0.5)).sum())
-                else:
-                    pred = model.predict(query, **inputs)  # type: ignore[arg-type]
-                    correct += int((pred == target).sum())
-                total += len(rows)
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.no_grad():
+        for start in range(0, len(data), batch_size):
+            rows = torch.arange(start, min(start + batch_size, len(data)))
+            inputs = data.batch(rows, device)
+            logp = model.log_prob(query, **inputs)  # type: ignore[arg-type]
+            target = torch.zeros(len(rows), dtype=torch.long) if cols is None else cols[rows]
+            target = target.to(logp.device)
+            loss_sum += float(-logp.gather(1, target[:, None]).sum())
+            if cols is None:  # the query itself is observed: "correct" when it is more likely than not
+                correct += int((logp[:, 0] > math.log(0.5)).sum())
+            else:
+                pred = model.predict(query, **inputs)  # type: ignore[arg-type]
+                correct += int((pred == target).sum())
+            total += len(rows)
     return {"accuracy": correct / max(total, 1), "loss": loss_sum / max(total, 1)}
 
 
