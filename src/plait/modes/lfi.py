@@ -176,7 +176,7 @@ def lfi(
         lls.append(ll)
         delta = score - prev_score
         prev_score = score
-    names = {name: _clause_text(item, None) for item in prog.ast.items if (name := name_at.get(id(item.span)))}
+    names = {name: _clause_text(item, None)[:-1] for item in prog.ast.items if (name := name_at.get(id(item.span)))}
     parameters = tuple(
         (names.get(name, name), tuple(_round(v) for v in vs) if len(vs) > 1 else _round(vs[0]))
         for name, vs in params.items()

@@ -68,7 +68,7 @@ def mpe(program: Program | str) -> MostProbableWorld:
     >>> import plait
     >>> w = plait.mpe("0.6::a. 0.3::b. 0.2::c. q :- a, \\\\+b. r :- b. r :- c. evidence(r). query(q).")
     >>> [c.literal for c in w.choices], round(w.probability, 4), w.queries
-    (['a', '\\\\+b', 'c'], 0.112, (('q', True),))
+    (['a', 'b', '\\\\+c'], 0.144, (('q', False),))
 
     Raises :class:`plait.InconsistentEvidenceError` when no world satisfies the evidence.
     """
