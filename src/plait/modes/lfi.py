@@ -36,7 +36,7 @@ from ..program import Program
 from ..syntax.ast import ADClause, Clause, Directive, NeuralClause, ProgramAST
 from ..syntax.parser import parse_program, parse_term
 from ..syntax.printing import format_term
-from ..syntax.terms import TRUE, Int, Struct, Term
+from ..syntax.terms import TRUE, Int, Struct, Term, Var
 from ._common import as_program, relevant_choices
 
 __all__ = ["LearnedProgram", "lfi", "read_examples", "Example"]
@@ -324,6 +324,8 @@ def _clause_text(item, learned: list[float] | None) -> str:
     def prob(i: int, p: Term | None) -> str:
         if learned is not None:
             return f"{_round(learned[i])!r}::"
+        if isinstance(p, Struct) and p.functor == "t" and isinstance(p.args[0], Var):
+            return "t(_)::"  # not the parser's name for the anonymous variable
         return "" if p is None else f"{format_term(p)}::"
 
     if isinstance(item, ADClause):
