@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from .operators import BINARY, PREFIX
-from .terms import Float, Int, Str, Struct, Term, Var
+from .terms import Float, Int, Str, Struct, Term, Var, set_text_form
 
 __all__ = ["format_term", "format_atom"]
 
@@ -187,3 +187,6 @@ def _fmt_arg(t: Term, out: list[str], names: dict[Var, str], allowed: frozenset[
     _fmt(t, out, names)
     if wrap:
         out.append(")")
+
+
+set_text_form(format_term)
