@@ -269,6 +269,8 @@ def tokenize(text: str, filename: str = "<string>", bounds: list[tuple[int, int]
                 j -= 1
                 sym = sym[:-1]
             table = INFIX_TYPES if infix_position else PREFIX_TYPES
+            if not infix_position and sym.startswith("?::"):
+                sym, j = "?", i + 1  # DTProbLog's decision '?::a': the atom '?' is the annotation
             if sym not in table and not (j < n and text[j] == "(" and not infix_position):
                 # ProbLog splits runs such as '::\+' into known operators
                 for k in range(len(sym) - 1, 0, -1):
