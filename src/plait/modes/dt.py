@@ -110,6 +110,8 @@ def dt(program: Program | str) -> Strategy:
 
 def _utilities(db, prog: Program) -> list[tuple[Term, float]]:
     """The ground ``utility(U, V)`` facts: (literal term, value); of several for one literal the last counts, as in ProbLog."""
+    if db.get("utility", 2) is None:
+        return []
     gp = ground_program(db, prog.limits, [Struct("utility", (Var("U"), Var("V")))])
     out: dict[Term, float] = {}
     for q in gp.queries:
