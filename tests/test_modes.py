@@ -626,3 +626,48 @@ def test_cli_mode_errors_are_reported_like_the_other_commands(tmp_path, capsys):
     assert "no utility/2 facts" in capsys.readouterr().err
     assert main(["mpe", str(tmp_path / "nope.pl")]) == 2
     assert main(["lfi", f]) == 2  # EXAMPLES missing: a usage error
+
+
+# ---------------------------------------------------------------- docs/language.md, "Modes"
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "language.md"
+
+
+def _modes_section() -> str:
+    text = DOCS.read_text()
+    start = text.index("## Modes")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_modes_doc_python_blocks_run(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", _modes_section(), re.S)
+    assert len(blocks) >= 3
+    for block in blocks:
+        exec(compile(block, "docs/language.md", "exec"), {})  # the doc's own example code
+    out = capsys.readouterr().out
+    assert "0.66666667::heads." in out and "(('umbrella', True),) 8.0" in out
+
+
+def test_modes_doc_commands_print_what_the_doc_shows(capsys, monkeypatch):
+    pairs = re.findall(r"```sh\n(plait [^\n]*)\n```\n\n```text\n(.*?)```", _modes_section(), re.S)
+    assert {cmd.split()[1] for cmd, _ in pairs} == {"mpe", "lfi", "explain", "dt"}
+    monkeypatch.chdir(DOCS.parents[1])
+    for cmd, shown in pairs:
+        assert main(cmd.split()[1:]) == 0, cmd
+        assert capsys.readouterr().out == shown, cmd
+
+
+def test_mode_examples_agree_with_problog():
+    root = DOCS.parents[1] / "examples"
+    prob, facts = _problog_mpe((root / "alarm.pl").read_text())
+    world = plait.mpe(plait.Program.from_file(root / "alarm.pl"))
+    assert world.probability == pytest.approx(prob) and facts == {q if v else "\\+" + q for q, v in world.queries}
+    choices, score = _problog_dt((root / "modes" / "umbrella.pl").read_text())
+    strategy = plait.dt(plait.Program.from_file(root / "modes" / "umbrella.pl"))
+    assert dict((a, int(v)) for a, v in strategy.decisions) == choices and strategy.expected_utility == score
+    weights, _ = _problog_lfi((root / "modes" / "alarm_lfi.pl").read_text(), root / "modes" / "alarm_lfi_evidence.pl")
+    learned = plait.lfi(
+        plait.Program.from_file(root / "modes" / "alarm_lfi.pl"),
+        plait.read_examples(root / "modes" / "alarm_lfi_evidence.pl"),
+    )
+    assert [v for _, v in learned.parameters] == pytest.approx(weights, abs=1e-6)
