@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import torch
 
 from ..circuit.semiring import BOOLEAN, MAX_LOG
+from ..compiled import CompiledQuery
 from ..errors import InconsistentEvidenceError
+from ..ground.ground_program import ADGroup, GroundProgram
 from ..program import Program
 from ..syntax.printing import format_term
 from ._common import as_program, compile_with_evidence_root, label, relevant_choices, world_weights
@@ -143,7 +145,9 @@ def mpe(program: Program | str) -> MostProbableWorld:
     return MostProbableWorld(probability, tuple(choices), queries)
 
 
-def _query_values(cq, gp, fact_value: dict[int, bool], chosen: dict[int, int]) -> tuple[tuple[str, bool], ...]:
+def _query_values(
+    cq: CompiledQuery, gp: GroundProgram, fact_value: dict[int, bool], chosen: dict[int, int]
+) -> tuple[tuple[str, bool], ...]:
     """The truth of each query in the world (the boolean circuit on its 0/1 weights)."""
     if not gp.queries:
         return ()
@@ -156,7 +160,7 @@ def _query_values(cq, gp, fact_value: dict[int, bool], chosen: dict[int, int]) -
     return tuple((name, bool(values[i] > 0)) for i, name in enumerate(cq.query_names[: len(gp.queries)]))
 
 
-def _head_label(group, i: int) -> str:
+def _head_label(group: ADGroup, i: int) -> str:
     return format_term(group.labels[i])
 
 

@@ -15,6 +15,7 @@ import math
 import torch
 
 from ..circuit.semiring import BOOLEAN, LOG_PROBABILITY
+from ..compiled import CompiledQuery
 from ..errors import InconsistentEvidenceError, InferenceError
 from ..program import Program
 from ._common import as_program, compile_with_evidence_root, world_weights
@@ -42,7 +43,11 @@ def sample(program: Program | str, n: int = 1, seed: int | None = None) -> list[
     cq = compile_with_evidence_root(gp)
     nq = len(gp.queries)
     names = cq.query_names[:nq]
-    gen = torch.Generator().manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
+    gen = torch.Generator()
+    if seed is None:
+        gen.seed()  # a fresh, nondeterministic seed for this generator only (torch's global one is left alone)
+    else:
+        gen.manual_seed(seed)
     p_evidence = 1.0
     if gp.evidence:
         with torch.no_grad():
@@ -69,7 +74,7 @@ def sample(program: Program | str, n: int = 1, seed: int | None = None) -> list[
     return out
 
 
-def _draw(cq, batch: int, gen: torch.Generator) -> torch.Tensor:
+def _draw(cq: CompiledQuery, batch: int, gen: torch.Generator) -> torch.Tensor:
     """``[batch, n_queries + 1]`` 0/1 root values of ``batch`` independent worlds (the last root: the evidence)."""
     vm = cq.variables
     facts = torch.tensor(vm.coin_probs, dtype=torch.float64)
