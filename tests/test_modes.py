@@ -671,3 +671,15 @@ def test_mode_examples_agree_with_problog():
         plait.read_examples(root / "modes" / "alarm_lfi_evidence.pl"),
     )
     assert [v for _, v in learned.parameters] == pytest.approx(weights, abs=1e-6)
+
+
+def test_decision_syntax_reads_as_problog_does():
+    items = plait.parse_program("?::a. ?::b(X) :- c(X). 0.5::d.").items
+    assert [i.prob for i in items] == [plait.parse_term("'?'"), plait.parse_term("'?'"), plait.parse_term("0.5")]
+    assert plait.format_term(plait.parse_term("X = ?")) == "X=?"  # '?' elsewhere is still an atom
+
+
+def test_cli_help_lists_the_modes(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(cmd in out for cmd in ("mpe", "sample", "lfi", "explain", "dt"))
