@@ -24,6 +24,13 @@ from plait.cli.main import main
 problog = pytest.importorskip("problog")
 from problog.program import PrologString  # noqa: E402
 
+
+@pytest.fixture(autouse=True)
+def _in_tmp_dir(tmp_path, monkeypatch):
+    """ProbLog's MaxSAT solver (behind its mpe and explain) writes a file 'resulttable' into the working directory."""
+    monkeypatch.chdir(tmp_path)
+
+
 # ---------------------------------------------------------------- programs
 
 AD_NEG_EVIDENCE = """
