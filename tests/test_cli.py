@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -109,3 +113,90 @@ def test_installed_entry_point():
     assert proc.stdout.startswith("path(a,b)\t0.6")
     proc = subprocess.run([exe, "query", str(ROOT / "nonexistent.pl")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
+
+
+def test_no_arguments_lists_every_registered_command(capsys):
+    from plait.cli.main import _parser
+
+    code, out, err = run_cli(capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("usage: plait") and "commands:" in err
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert {"query", "check", "ground"} <= set(sub.choices)
+    for name, action in zip(sub.choices, sub._choices_actions):
+        assert re.search(rf"^\s+{name}\s+{re.escape(action.help[:20])}", err, re.M), name
+
+
+def test_dash_reads_the_program_from_standard_input(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(EXAMPLE.read_text()))
+    code, out, _ = run_cli(capsys, "query", "-")
+    assert code == 0
+    assert out == run_cli(capsys, "query", str(EXAMPLE))[1]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("p :- q(.\n"))
+    code, out, err = run_cli(capsys, "query", "-")
+    assert code == 1 and out == ""
+    assert err.startswith("<stdin>:1:8: error: unexpected '.'")
+
+
+def test_a_directory_is_a_clear_usage_error(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "query", str(tmp_path))
+    assert code == 2 and out == ""
+    assert err == f"plait: error: {tmp_path} is a directory, not a program file (hint: name a .pl file in it)\n"
+
+
+def test_an_unreadable_file_is_a_clear_usage_error(capsys, tmp_path, monkeypatch):
+    f = tmp_path / "secret.pl"
+    f.write_text("a.\nquery(a).\n")
+    f.chmod(0)
+    if os.access(f, os.R_OK):  # root reads anything: make the read fail as it would for a user
+        real = Path.read_text
+
+        def denied(self, *a, **k):
+            if self == f:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self, *a, **k)
+
+        monkeypatch.setattr(Path, "read_text", denied)
+    code, out, err = run_cli(capsys, "query", str(f))
+    assert code == 2 and out == ""
+    assert err == f"plait: error: cannot read {f}: Permission denied (hint: check the file's permissions)\n"
+
+
+def test_a_file_that_is_not_utf8_is_a_clear_usage_error(capsys, tmp_path):
+    f = tmp_path / "latin1.pl"
+    f.write_bytes("a('caf\xe9').\n".encode("latin-1"))
+    code, _, err = run_cli(capsys, "query", str(f))
+    assert code == 2
+    assert err == f"plait: error: cannot read {f}: it is not UTF-8 text (byte 6: invalid continuation byte)\n"
+
+
+@pytest.mark.parametrize(
+    "option,value,why",
+    [
+        ("--max-depth", "-3", "must be 0 or more, not -3"),
+        ("--max-term-depth", "-1", "must be 0 or more, not -1"),
+        ("--max-atoms", "-10", "must be 0 or more, not -10"),
+        ("--max-atoms", "lots", "expected a whole number, not 'lots'"),
+        ("--timeout", "-1", "must be a number of seconds above 0, not -1"),
+        ("--timeout", "0", "must be a number of seconds above 0, not 0"),
+        ("--timeout", "inf", "must be a number of seconds above 0, not inf"),
+    ],
+)
+def test_negative_limits_are_rejected(capsys, option, value, why):
+    code, out, err = run_cli(capsys, "query", option, value, str(EXAMPLE))
+    assert code == 2 and out == ""
+    assert f"plait query: error: argument {option}: {why}" in err
+
+
+@pytest.mark.skipif(not Path(_exe()).exists(), reason="plait entry point not installed")
+@pytest.mark.parametrize("timeout", [[], ["--timeout", "60"]], ids=["in-process", "forked"])
+def test_a_closed_pipe_ends_quietly(tmp_path, timeout):
+    """`plait ground big.pl | head -1`: the reader goes away; no internal error, no traceback."""
+    f = tmp_path / "big.pl"
+    f.write_text("".join(f"0.5::e({i}).\nquery(e({i})).\n" for i in range(6000)))  # output > a pipe's buffer
+    with subprocess.Popen([_exe(), "ground", *timeout, str(f)], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout.readline() == b"0.5::e(0).\n"
+        proc.stdout.close()  # as `head -1` does
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 141
+    assert err == ""
