@@ -30,7 +30,7 @@ from .errors import (
 )
 from .ground.engine import Limits
 from .nn.explain import Choice, Explanation
-from .nn.model import Model, Template
+from .nn.model import Model, Template, to_python
 from .nn.train import Gather, History, QueryData, evaluate, fit, load_checkpoint, save_checkpoint
 from .program import Program
 from .syntax.parser import parse_program, parse_term
@@ -43,6 +43,7 @@ __all__ = [
     "CompiledQuery",
     "Model",
     "Template",
+    "to_python",
     "Explanation",
     "Choice",
     "fit",
