@@ -149,25 +149,25 @@ def test_an_unreadable_file_is_a_clear_usage_error(capsys, tmp_path, monkeypatch
     f.write_text("a.\nquery(a).\n")
     f.chmod(0)
     if os.access(f, os.R_OK):  # root reads anything: make the read fail as it would for a user
-        real = Path.read_text
+        real = Path.read_bytes
 
-        def denied(self, *a, **k):
+        def denied(self):
             if self == f:
                 raise PermissionError(13, "Permission denied", str(self))
-            return real(self, *a, **k)
+            return real(self)
 
-        monkeypatch.setattr(Path, "read_text", denied)
+        monkeypatch.setattr(Path, "read_bytes", denied)
     code, out, err = run_cli(capsys, "query", str(f))
     assert code == 2 and out == ""
     assert err == f"plait: error: cannot read {f}: Permission denied (hint: check the file's permissions)\n"
 
 
-def test_a_file_that_is_not_utf8_is_a_clear_usage_error(capsys, tmp_path):
+def test_a_file_that_is_not_utf8_is_a_located_error(capsys, tmp_path):
     f = tmp_path / "latin1.pl"
     f.write_bytes("a('caf\xe9').\n".encode("latin-1"))
     code, _, err = run_cli(capsys, "query", str(f))
-    assert code == 2
-    assert err == f"plait: error: cannot read {f}: it is not UTF-8 text (byte 6: invalid continuation byte)\n"
+    assert code == 1
+    assert err.startswith(f"{f}:1:7: error: the program is not valid UTF-8: byte 0xe9 cannot start or continue")
 
 
 @pytest.mark.parametrize(

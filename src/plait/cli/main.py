@@ -128,9 +128,9 @@ def main(argv: list[str] | None = None) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _Source:
-    """The program text, the name errors give it, and the folder its consults are relative to."""
+    """The program's bytes, the name errors give it, and the folder its consults are relative to."""
 
-    text: str
+    data: bytes
     name: str
     base_dir: Path
 
@@ -138,19 +138,19 @@ class _Source:
 def _read_source(file: str) -> _Source | str:
     """The program named on the command line (``-``: standard input), or why it cannot be read."""
     if file == "-":
-        return _Source(sys.stdin.read(), "<stdin>", Path.cwd())
+        stdin = getattr(sys.stdin, "buffer", None)  # bytes, decoded like a file's (a replaced stdin may be text)
+        data = stdin.read() if stdin is not None else sys.stdin.read().encode()
+        return _Source(data, "<stdin>", Path.cwd())
     path = Path(file)
     if path.is_dir():
         return f"{file} is a directory, not a program file (hint: name a .pl file in it)"
     if not path.exists():
         return f"no such file: {file}"
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        return f"cannot read {file}: it is not UTF-8 text (byte {e.start}: {e.reason})"
+        data = path.read_bytes()
     except OSError as e:
         return f"cannot read {file}: {e.strerror or e} (hint: check the file's permissions)"
-    return _Source(text, file, path.resolve().parent)
+    return _Source(data, file, path.resolve().parent)
 
 
 def _with_deadline(work, timeout: float, filename: str) -> int:
@@ -196,9 +196,11 @@ def _with_deadline(work, timeout: float, filename: str) -> int:
 def _run(args: argparse.Namespace, source: _Source, limits: Limits) -> int:
     from ..program import Program
     from ..syntax.parser import parse_program
+    from ..syntax.source import decode_source
 
     try:
-        program = Program(parse_program(source.text, source.name), source.base_dir, limits)
+        text = decode_source(source.data, source.name)  # not UTF-8: a located error, as for Program.from_file
+        program = Program(parse_program(text, source.name), source.base_dir, limits)
         if args.command == "check":
             gp = program.check()
             n_atoms = sum(1 for n in gp.nodes[1:] if n.kind == "derived")
