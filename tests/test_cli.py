@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
+import plait
 from plait.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,3 +202,56 @@ def test_a_closed_pipe_ends_quietly(tmp_path, timeout):
         err = proc.stderr.read().decode()
         assert proc.wait(timeout=120) == 141
     assert err == ""
+
+
+def test_check_reports_a_neural_program_without_its_networks(capsys):
+    f = ROOT / "examples" / "addition.pl"
+    code, out, err = run_cli(capsys, "check", str(f))
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"{f}: ok, a neural program (1 neural predicate, 0 learnable parameters; "
+        "its networks come from Python: plait.Model(program, {'digit_net': module}))",
+        "neural predicates:",
+        f"  digit/2  {f}:3:1  network digit_net, inputs [X], domain [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] (10 values)",
+        "query templates (inputs are bound to tensors in Python; the other variables are the answers):",
+        "  addition(X, Y, Z)  inputs X, Y  ->  19 answers over Z",
+    ]
+
+
+def test_check_shows_list_inputs_learnable_parameters_and_templates_that_do_not_compile(capsys, tmp_path):
+    f = tmp_path / "mixed.pl"
+    f.write_text(
+        "nn(bit_net, [X], B, [0, 1]) :: bit(X, B).\n"
+        "nn(odd_net, [X]) :: odd(X).\n"
+        "t(0.3)::noise.\n"
+        "count([], 0).\n"
+        "count([X|Xs], N) :- bit(X, B), count(Xs, M), N is M + B.\n"
+        "flip(X, F) :- odd(X), noise, F = yes.\n"
+        "broken(X, Z) :- bit(X, B), missing(B, Z).\n"
+    )
+    code, out, err = run_cli(capsys, "check", str(f))
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"{f}: ok, a neural program (2 neural predicates, 1 learnable parameter; "
+        "its networks come from Python: plait.Model(program, {'bit_net': module, 'odd_net': module}))",
+        "neural predicates:",
+        f"  bit/2  {f}:1:1  network bit_net, inputs [X], domain [0, 1] (2 values)",
+        f"  odd/1  {f}:2:1  network odd_net (one probability per example), inputs [X]",
+        f"  noise/0  {f}:3:1  learnable probability: t(0.3)::noise.",
+        "query templates (inputs are bound to tensors in Python; the other variables are the answers):",
+        "  count(A1, A2)  inputs A1 (a list of tensors)  ->  3 answers over A2, shown for lists of 2",
+        "  flip(X, F)  inputs X  ->  1 answer over F",
+        f"  broken(X, Z)  inputs X  ->  does not compile: {f}:7:1: error: unknown predicate missing/2 "
+        "(hint: define it, or add ':- unknown(fail).' to make unknown predicates fail)",
+    ]
+    # the same program given its networks compiles what check showed
+    model = plait.Model.from_file(f, {"bit_net": torch.nn.Softmax(-1), "odd_net": torch.nn.Sigmoid()})
+    assert len(model.template("count(A1, A2)", {"A1": 2}).answers) == 3
+
+
+def test_check_of_a_neural_program_reports_its_errors_located(capsys, tmp_path):
+    f = tmp_path / "bad.pl"
+    f.write_text("nn(net, X, Y, [0, 1]) :: bit(X, Y).\n")
+    code, out, err = run_cli(capsys, "check", str(f))
+    assert code == 1 and out == ""
+    assert err.startswith(f"{f}:1:1: error: the inputs of neural predicate bit/2 must be a non-empty list of terms")

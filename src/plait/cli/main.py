@@ -202,6 +202,12 @@ def _run(args: argparse.Namespace, source: _Source, limits: Limits) -> int:
         text = decode_source(source.data, source.name)  # not UTF-8: a located error, as for Program.from_file
         program = Program(parse_program(text, source.name), source.base_dir, limits)
         if args.command == "check":
+            from ..nn.inspect import inspect_neural
+
+            report = inspect_neural(program)
+            if report is not None:  # without its networks: what it needs and the templates it offers
+                print("\n".join(report.lines(source.name)))
+                return 0
             gp = program.check()
             n_atoms = sum(1 for n in gp.nodes[1:] if n.kind == "derived")
             print(

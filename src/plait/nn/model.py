@@ -32,7 +32,7 @@ from ..syntax.parser import parse_term
 from ..syntax.printing import format_term
 from ..syntax.terms import Float, Int, Str, Struct, Term, Var, list_items, mk_list, term_vars
 
-__all__ = ["Model", "Template", "show", "to_python"]
+__all__ = ["Model", "Template", "compile_template", "show", "to_python"]
 
 Inputs = Mapping[str, "torch.Tensor | Sequence[torch.Tensor]"]
 
@@ -214,6 +214,81 @@ def to_python(t: Term) -> object:
     return format_term(t)
 
 
+def compile_template(
+    db: ClauseDB,
+    limits: Limits,
+    text: str,
+    shape: dict[str, int | None],
+    dtype: torch.dtype = torch.float64,
+    backend: str = "layered",
+    strategy: str = "balanced-minimize",
+) -> Template:
+    """Ground and compile the query template ``text`` over a neural clause database (no networks needed).
+
+    ``shape`` maps each input variable to None (a tensor) or a list length (a list
+    of tensors). :meth:`Model.template` caches the result; ``plait check`` uses it
+    to show the templates of a neural program without its networks.
+    """
+    try:
+        query = parse_term(text)
+    except PlaitError as e:
+        raise type(e)(f"cannot parse the query template {text!r}: {e.message}", None, e.hint) from None
+    names: dict[str, Var] = {}
+    for v in term_vars(query):
+        if not v.name.startswith("_"):
+            names[v.name] = v
+    subst: dict[Var, Term] = {}
+    for name, n in shape.items():
+        if name not in names:
+            raise InferenceError(
+                f"the input {name!r} is not a variable of the query template {text}",
+                hint=f"its variables are {', '.join(names) or 'none'}",
+            )
+        subst[names[name]] = _placeholder(name) if n is None else mk_list([_placeholder(name, i) for i in range(n)])
+    bound = resolve(query, subst)
+    outputs = tuple(n for n in names if n not in shape)
+    out_vars = [names[n] for n in outputs]
+    gp = ground_program(db, limits, [bound])
+    compiled = compile_ground_program(gp, dtype, backend, strategy=strategy)
+    values: list[tuple[Term, ...]] = []
+    for qterm, _neg in compiled.queries:
+        s = unify(bound, qterm, {})
+        if s is None:  # pragma: no cover - answers are instances of the query
+            raise InferenceError(f"answer {format_term(qterm)} does not match the template {text}")
+        values.append(tuple(resolve(v, s) for v in out_vars))
+    if values and out_vars:
+        order = sorted(range(len(values)), key=lambda i: standard_order(mk_list(list(values[i]))))
+    else:
+        order = list(range(len(values)))
+    answers = [compiled.queries[i][0] for i in order]
+    values = [values[i] for i in order]
+    calls: dict[str, _NetCall] = {}
+    params: list[tuple[str, int, str]] = []
+    for kind, sources, widths in (
+        ("ad", compiled.ad_sources, compiled.ad_domain_sizes),
+        ("fact", compiled.fact_sources, [1] * len(compiled.fact_sources)),
+    ):
+        for pos, (src, width) in enumerate(zip(sources, widths)):
+            if src is None:
+                continue
+            if src.kind == "t":
+                params.append((src.name, pos, kind))
+                continue
+            call = calls.setdefault(src.name, _NetCall(src.name, [], [], []))
+            call.sources.append(src)
+            call.targets.append((kind, pos))
+            call.widths.append(width)
+    for call in calls.values():
+        arities = {len(s.inputs) for s in call.sources}
+        if len(arities) > 1:
+            raise NeuralError(
+                f"network {call.network!r} is called with {sorted(arities)} inputs by different predicates",
+                call.sources[0].span,  # type: ignore[arg-type]
+                "give each input arity its own network name",
+            )
+    return Template(text, bound, shape, outputs, compiled, order, answers, values, list(calls.values()), params)
+
+
 class Model(nn.Module):
     """A plait program whose neural predicates are PyTorch networks.
 
@@ -325,64 +400,7 @@ class Model(nn.Module):
         return t
 
     def _compile_template(self, text: str, shape: dict[str, int | None]) -> Template:
-        try:
-            query = parse_term(text)
-        except PlaitError as e:
-            raise type(e)(f"cannot parse the query template {text!r}: {e.message}", None, e.hint) from None
-        names: dict[str, Var] = {}
-        for v in term_vars(query):
-            if not v.name.startswith("_"):
-                names[v.name] = v
-        subst: dict[Var, Term] = {}
-        for name, n in shape.items():
-            if name not in names:
-                raise InferenceError(
-                    f"the input {name!r} is not a variable of the query template {text}",
-                    hint=f"its variables are {', '.join(names) or 'none'}",
-                )
-            subst[names[name]] = _placeholder(name) if n is None else mk_list([_placeholder(name, i) for i in range(n)])
-        bound = resolve(query, subst)
-        outputs = tuple(n for n in names if n not in shape)
-        out_vars = [names[n] for n in outputs]
-        gp = ground_program(self.db, self.limits, [bound])
-        compiled = compile_ground_program(gp, self.dtype, self.backend, strategy=self.sdd_strategy)
-        values: list[tuple[Term, ...]] = []
-        for qterm, _neg in compiled.queries:
-            s = unify(bound, qterm, {})
-            if s is None:  # pragma: no cover - answers are instances of the query
-                raise InferenceError(f"answer {format_term(qterm)} does not match the template {text}")
-            values.append(tuple(resolve(v, s) for v in out_vars))
-        if values and out_vars:
-            order = sorted(range(len(values)), key=lambda i: standard_order(mk_list(list(values[i]))))
-        else:
-            order = list(range(len(values)))
-        answers = [compiled.queries[i][0] for i in order]
-        values = [values[i] for i in order]
-        calls: dict[str, _NetCall] = {}
-        params: list[tuple[str, int, str]] = []
-        for kind, sources, widths in (
-            ("ad", compiled.ad_sources, compiled.ad_domain_sizes),
-            ("fact", compiled.fact_sources, [1] * len(compiled.fact_sources)),
-        ):
-            for pos, (src, width) in enumerate(zip(sources, widths)):
-                if src is None:
-                    continue
-                if src.kind == "t":
-                    params.append((src.name, pos, kind))
-                    continue
-                call = calls.setdefault(src.name, _NetCall(src.name, [], [], []))
-                call.sources.append(src)
-                call.targets.append((kind, pos))
-                call.widths.append(width)
-        for call in calls.values():
-            arities = {len(s.inputs) for s in call.sources}
-            if len(arities) > 1:
-                raise NeuralError(
-                    f"network {call.network!r} is called with {sorted(arities)} inputs by different predicates",
-                    call.sources[0].span,  # type: ignore[arg-type]
-                    "give each input arity its own network name",
-                )
-        return Template(text, bound, shape, outputs, compiled, order, answers, values, list(calls.values()), params)
+        return compile_template(self.db, self.limits, text, shape, self.dtype, self.backend, self.sdd_strategy)
 
     # ------------------------------------------------------------------ evaluation
 
