@@ -255,3 +255,13 @@ def test_check_of_a_neural_program_reports_its_errors_located(capsys, tmp_path):
     code, out, err = run_cli(capsys, "check", str(f))
     assert code == 1 and out == ""
     assert err.startswith(f"{f}:1:1: error: the inputs of neural predicate bit/2 must be a non-empty list of terms")
+
+
+@pytest.mark.skipif(not Path(_exe()).exists(), reason="plait entry point not installed")
+def test_a_reader_that_reads_nothing_ends_quietly():
+    """`plait query graph.pl | true`: the output fits a buffer, so the broken pipe shows only when it is flushed."""
+    with subprocess.Popen([_exe(), "query", str(EXAMPLE)], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        proc.stdout.close()  # before plait (still importing torch) writes anything
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 141
+    assert err == ""

@@ -99,6 +99,34 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _command(args: argparse.Namespace, program, name: str) -> int:
+    """Run ``plait query|check|ground`` on a parsed program; print the result."""
+    if args.command == "check":
+        from ..nn.inspect import inspect_neural
+
+        report = inspect_neural(program)
+        if report is not None:  # without its networks: what it needs and the templates it offers
+            print("\n".join(report.lines(name)))
+            return 0
+        gp = program.check()
+        n_atoms = sum(1 for n in gp.nodes[1:] if n.kind == "derived")
+        print(
+            f"{name}: ok ({len(gp.queries)} queries, {len(gp.evidence)} evidence, "
+            f"{n_atoms} ground atoms, {len(gp.nodes) - 1 - n_atoms} probabilistic choices)"
+        )
+        return 0
+    if args.command == "ground":
+        print(program.ground().describe())
+        return 0
+    values = {k: float(v) for k, v in program.query().items()}
+    if args.json:
+        print(json.dumps(values))
+    else:
+        for k, v in values.items():
+            print(f"{k}\t{_fmt_prob(v)}")
+    return 0
+
+
 def _fmt_prob(x: float) -> str:
     return repr(float(x))
 
@@ -122,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"plait: error: {source}", file=sys.stderr)
         return 2
     if args.timeout is not None:
-        return _with_deadline(lambda: _run(args, source, limits), args.timeout, args.file)
+        return _with_deadline(lambda: _run(args, source, limits), args.timeout, source.name)
     return _run(args, source, limits)
 
 
@@ -201,31 +229,9 @@ def _run(args: argparse.Namespace, source: _Source, limits: Limits) -> int:
     try:
         text = decode_source(source.data, source.name)  # not UTF-8: a located error, as for Program.from_file
         program = Program(parse_program(text, source.name), source.base_dir, limits)
-        if args.command == "check":
-            from ..nn.inspect import inspect_neural
-
-            report = inspect_neural(program)
-            if report is not None:  # without its networks: what it needs and the templates it offers
-                print("\n".join(report.lines(source.name)))
-                return 0
-            gp = program.check()
-            n_atoms = sum(1 for n in gp.nodes[1:] if n.kind == "derived")
-            print(
-                f"{source.name}: ok ({len(gp.queries)} queries, {len(gp.evidence)} evidence, "
-                f"{n_atoms} ground atoms, {len(gp.nodes) - 1 - n_atoms} probabilistic choices)"
-            )
-            return 0
-        if args.command == "ground":
-            print(program.ground().describe())
-            return 0
-        result = program.query()
-        values = {k: float(v) for k, v in result.items()}
-        if args.json:
-            print(json.dumps(values))
-        else:
-            for k, v in values.items():
-                print(f"{k}\t{_fmt_prob(v)}")
-        return 0
+        code = _command(args, program, source.name)
+        sys.stdout.flush()  # here, so that a reader that went away is noticed below and not at exit
+        return code
     except PlaitError as e:
         print(e.render(source.name), file=sys.stderr)
         return 1
