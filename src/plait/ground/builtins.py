@@ -19,16 +19,40 @@ __all__ = ["BUILTINS", "LIBRARY", "standard_order", "term_compare"]
 
 Builtin = Callable[[tuple[Term, ...], Subst], Iterator[Subst]]
 BUILTINS: dict[tuple[str, int], Builtin] = {}
-# Library predicates: a program that defines a predicate of the same name overrides them.
-LIBRARY: dict[tuple[str, int], Builtin] = {}
+# Library predicates written in Python, by the library that provides them: a program sees
+# them after ':- use_module(library(Name)).' (as in ProbLog), and one that defines a
+# predicate of the same name overrides them.
+LIBRARY: dict[tuple[str, int], tuple[str, Builtin]] = {}
 
 
-def builtin(name: str, arity: int, library: bool = False):
+class NotAList(Exception):
+    """A list argument of a library predicate is bound to something that is not a list.
+
+    ProbLog's list predicates are Prolog clauses that simply fail then; plait's
+    Python versions raise this and the wrapper below turns it into failure.
+    """
+
+
+def builtin(name: str, arity: int, library: str | None = None):
     def deco(fn: Builtin) -> Builtin:
-        (LIBRARY if library else BUILTINS)[(name, arity)] = fn
+        if library is None:
+            BUILTINS[(name, arity)] = fn
+        else:
+            LIBRARY[(name, arity)] = (library, _fail_on_non_list(fn))
         return fn
 
     return deco
+
+
+def _fail_on_non_list(fn: Builtin) -> Builtin:
+    @functools.wraps(fn)
+    def wrapped(args: tuple[Term, ...], s: Subst) -> Iterator[Subst]:
+        try:
+            yield from fn(args, s)
+        except NotAList:
+            return
+
+    return wrapped
 
 
 def _yield_unify(a: Term, b: Term, s: Subst) -> Iterator[Subst]:
@@ -471,8 +495,23 @@ for _name, _n in (("write", 1), ("writeln", 1), ("print", 1), ("nl", 0), ("debug
 def _proper_list(t: Term, s: Subst, pred: str, pos: int) -> list[Term]:
     items, tail = list_items(resolve(t, s))
     if tail != NIL:
-        raise CallModeError(f"{pred}: argument {pos} must be a proper list, got {resolve(t, s)}")
+        if not isinstance(tail, Var):
+            raise NotAList(pred)
+        raise CallModeError(
+            f"{pred}: argument {pos} must be a proper list, got the partial list {resolve(t, s)}",
+            hint=f"bind argument {pos} of {pred} to a list of known length",
+        )
     return items
+
+
+def _list_arg(t: Term, s: Subst, pred: str, pos: int) -> list[Term]:
+    """A list argument of a builtin (not a library predicate): anything else is an error."""
+    try:
+        return _proper_list(t, s, pred, pos)
+    except NotAList:
+        raise CallModeError(
+            f"{pred}: argument {pos} must be a list, got {resolve(t, s)}", hint=f"call {pred} with a list"
+        ) from None
 
 
 @builtin("length", 2)
@@ -494,7 +533,7 @@ def _length(args, s):
     )
 
 
-@builtin("member", 2, library=True)
+@builtin("member", 2, library="lists")
 def _member(args, s):
     items, tail = list_items(resolve(args[1], s))
     if isinstance(tail, Var):
@@ -503,14 +542,14 @@ def _member(args, s):
         yield from _yield_unify(args[0], item, s)
 
 
-@builtin("memberchk", 2, library=True)
+@builtin("memberchk", 2, library="lists")
 def _memberchk(args, s):
     for s2 in _member(args, s):
         yield s2
         return
 
 
-@builtin("append", 3, library=True)
+@builtin("append", 3, library="lists")
 def _append(args, s):
     a_items, a_tail = list_items(resolve(args[0], s))
     if a_tail == NIL:
@@ -525,7 +564,7 @@ def _append(args, s):
             yield from _yield_unify(args[1], mk_list(c_items[i:]), s2)
 
 
-@builtin("append", 2, library=True)
+@builtin("append", 2, library="lists")
 def _append2(args, s):
     lists = _proper_list(args[0], s, "append/2", 1)
     parts = [list_items(resolve(x, s)) for x in lists]
@@ -549,7 +588,7 @@ def _append2(args, s):
         yield s
 
 
-@builtin("select", 3, library=True)
+@builtin("select", 3, library="lists")
 def _select(args, s):
     items = _proper_list(args[1], s, "select/3", 2)
     for i, item in enumerate(items):
@@ -558,18 +597,18 @@ def _select(args, s):
             yield from _yield_unify(args[2], mk_list(items[:i] + items[i + 1 :]), s2)
 
 
-@builtin("reverse", 2, library=True)
+@builtin("reverse", 2, library="lists")
 def _reverse(args, s):
     items = _proper_list(args[0], s, "reverse/2", 1)
     yield from _yield_unify(args[1], mk_list(items[::-1]), s)
 
 
-@builtin("nth0", 3, library=True)
+@builtin("nth0", 3, library="lists")
 def _nth0(args, s):
     yield from _nth(args, s, 0)
 
 
-@builtin("nth1", 3, library=True)
+@builtin("nth1", 3, library="lists")
 def _nth1(args, s):
     yield from _nth(args, s, 1)
 
@@ -587,7 +626,7 @@ def _nth(args, s, base):
             yield from _yield_unify(args[0], Int(i + base), s2)
 
 
-@builtin("last", 2, library=True)
+@builtin("last", 2, library="lists")
 def _last(args, s):
     items = _proper_list(args[0], s, "last/2", 1)
     if items:
@@ -598,36 +637,36 @@ def _numbers(t: Term, s: Subst, pred: str) -> list[int | float]:
     return [evaluate(x, s) for x in _proper_list(t, s, pred, 1)]
 
 
-@builtin("sum_list", 2, library=True)
+@builtin("sum_list", 2, library="lists")
 def _sum_list(args, s):
     yield from _yield_unify(args[1], to_term(sum(_numbers(args[0], s, "sum_list/2"))), s)
 
 
-LIBRARY[("sumlist", 2)] = _sum_list
+LIBRARY[("sumlist", 2)] = ("lists", _fail_on_non_list(_sum_list))
 
 
-@builtin("max_list", 2, library=True)
+@builtin("max_list", 2, library="lists")
 def _max_list(args, s):
     xs = _numbers(args[0], s, "max_list/2")
     if xs:
         yield from _yield_unify(args[1], to_term(max(xs)), s)
 
 
-@builtin("min_list", 2, library=True)
+@builtin("min_list", 2, library="lists")
 def _min_list(args, s):
     xs = _numbers(args[0], s, "min_list/2")
     if xs:
         yield from _yield_unify(args[1], to_term(min(xs)), s)
 
 
-@builtin("max_member", 2, library=True)
+@builtin("max_member", 2, library="lists")
 def _max_member(args, s):
     items = _proper_list(args[1], s, "max_member/2", 2)
     if items:
         yield from _yield_unify(args[0], max(items, key=standard_order), s)
 
 
-@builtin("min_member", 2, library=True)
+@builtin("min_member", 2, library="lists")
 def _min_member(args, s):
     items = _proper_list(args[1], s, "min_member/2", 2)
     if items:
@@ -636,16 +675,16 @@ def _min_member(args, s):
 
 @builtin("sort", 2)
 def _sort(args, s):
-    yield from _yield_unify(args[1], mk_list(sort_unique(_proper_list(args[0], s, "sort/2", 1))), s)
+    yield from _yield_unify(args[1], mk_list(sort_unique(_list_arg(args[0], s, "sort/2", 1))), s)
 
 
 @builtin("msort", 2)
 def _msort(args, s):
-    items = _proper_list(args[0], s, "msort/2", 1)
+    items = _list_arg(args[0], s, "msort/2", 1)
     yield from _yield_unify(args[1], mk_list(sorted(items, key=standard_order)), s)
 
 
-@builtin("list_to_set", 2, library=True)
+@builtin("list_to_set", 2, library="lists")
 def _list_to_set(args, s):
     items = _proper_list(args[0], s, "list_to_set/2", 1)
     out: list[Term] = []
@@ -655,7 +694,7 @@ def _list_to_set(args, s):
     yield from _yield_unify(args[1], mk_list(out), s)
 
 
-@builtin("permutation", 2, library=True)
+@builtin("permutation", 2, library="lists")
 def _permutation(args, s):
     import itertools
 
@@ -666,7 +705,7 @@ def _permutation(args, s):
         yield from _yield_unify(args[1], mk_list(list(perm)), s)
 
 
-@builtin("numlist", 3, library=True)
+@builtin("numlist", 3, library="lists")
 def _numlist(args, s):
     lo = _int_arg(args[0], s, "numlist/3", 1)
     hi = _int_arg(args[1], s, "numlist/3", 2)

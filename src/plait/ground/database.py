@@ -15,6 +15,7 @@ from ..errors import NeedsNetworkError, ParseError, ProgramError, SourceSpan
 from ..syntax.ast import ADClause, Clause, Directive, NeuralClause, ProgramAST
 from ..syntax.parser import parse_program
 from ..syntax.terms import TRUE, Float, Int, Str, Struct, Term, Var, list_items, term_vars
+from .libraries import LIBRARIES, library_program
 from .unify import resolve
 
 __all__ = ["ClauseDef", "ClauseDB", "NeuralSpec", "Predicate", "build_database", "FACT", "RULE", "AD"]
@@ -150,6 +151,7 @@ class ClauseDB:
     n_clauses: int = 0
     allow_neural: bool = False  # nn(...)/t(...) clauses are accepted (plait.Model), else rejected
     neural_specs: list[tuple[NeuralSpec, SourceSpan | None]] = field(default_factory=list)
+    libraries: set[str] = field(default_factory=set)  # loaded by use_module(library(...))
 
     def add(self, c: ClauseDef) -> None:
         head = c.head
@@ -458,13 +460,14 @@ def _directive(d: Directive, db: ClauseDB, base_dir: Path | None, seen: set[Path
         lib = g.args[0]
         if isinstance(lib, Struct) and lib.functor == "library" and len(lib.args) == 1:
             libname = str(lib.args[0])
-            if libname in ("lists", "apply", "aggregate", "assoc", "string", "strings", "db"):
-                return
-            raise ProgramError(
-                f"library({libname}) is not available in plait",
-                d.span,
-                "available: lists, apply, aggregate (their predicates are built in)",
-            )
+            if libname not in LIBRARIES:
+                raise ProgramError(
+                    f"library({libname}) is not available in plait",
+                    d.span,
+                    "available: " + ", ".join(sorted(LIBRARIES)),
+                )
+            _use_library(libname, db, seen)
+            return
         try:
             target = _name_of(lib)
         except ProgramError:
@@ -496,8 +499,20 @@ def _directive(d: Directive, db: ClauseDB, base_dir: Path | None, seen: set[Path
     raise ProgramError(
         f"unsupported directive :- {g}",
         d.span,
-        "supported directives: consult/1, use_module/1 (library lists, apply, aggregate), unknown/1, csv_load/2",
+        "supported directives: consult/1, use_module/1 (a file, or library(Name) for " + ", ".join(sorted(LIBRARIES)) + "), unknown/1, csv_load/2, sqlite_load/1",
     )
+
+
+def _use_library(name: str, db: ClauseDB, seen: set[Path]) -> None:
+    """Load library ``name`` (and the libraries it uses) once: its clauses join the program's."""
+    if name in db.libraries:
+        return
+    db.libraries.add(name)
+    lib = LIBRARIES[name]
+    for used in lib.uses:
+        _use_library(used, db, seen)
+    if lib.prolog:
+        build_database(library_program(name), None, seen, db)
 
 
 def _name_of(t: Term) -> str:
