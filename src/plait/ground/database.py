@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import NeedsNetworkError, ParseError, ProgramError, SourceSpan
 from ..syntax.ast import ADClause, Clause, Directive, NeuralClause, ProgramAST
 from ..syntax.parser import parse_program
-from ..syntax.terms import TRUE, Float, Int, Str, Struct, Term, Var, list_items, term_vars
+from ..syntax.terms import AGGREGATE, TRUE, Float, Int, Str, Struct, Term, Var, fresh_var, list_items, mk_list, term_vars
 from .libraries import LIBRARIES, library_program
 from .unify import resolve
 
@@ -250,7 +250,7 @@ def build_database(
                 db.add(ClauseDef(AD, h, item.body, None, cid, item.span, False, item.heads, i, vs))
             continue
         assert isinstance(item, Clause)
-        head = item.head
+        head, body = _aggregate_clause(item.head, item.body, item.span)
         negated = False
         if isinstance(head, Struct) and head.functor in ("\\+", "not") and len(head.args) == 1:
             negated = True
@@ -258,12 +258,43 @@ def build_database(
         _check_head(head, item.span, db)
         if item.prob is not None:
             _probability_literal(item.prob, item.span)
-        kind = FACT if item.body == TRUE else RULE
-        vs = _clause_vars(head, item.body) + (() if item.prob is None else _clause_vars(item.prob))
-        db.add(ClauseDef(kind, head, item.body, item.prob, cid, item.span, negated, (), 0, vs))
+        kind = FACT if body == TRUE else RULE
+        vs = _clause_vars(head, body) + (() if item.prob is None else _clause_vars(item.prob))
+        db.add(ClauseDef(kind, head, body, item.prob, cid, item.span, negated, (), 0, vs))
     if _seen is None:
         db.finish()
     return db
+
+
+def _is_aggregate(t: Term) -> bool:
+    return isinstance(t, Struct) and t.functor == AGGREGATE and len(t.args) == 2
+
+
+def _aggregate_clause(head: Term, body: Term, span: SourceSpan | None) -> tuple[Term, Term]:
+    """ProbLog's aggregate head syntax: ``p(G1, ..., Gn, avg<X>) :- Body.`` becomes
+
+    ``p(G1, ..., Gn, R) :- aggregate(avg, X, [G1, ..., Gn], Body, ([G1, ..., Gn], R)).``
+    (also under a scope, ``s:p(..., avg<X>)``); ``aggregate/5`` is in library(aggregate).
+    """
+    scope, term = None, head
+    if isinstance(head, Struct) and head.functor == ":" and len(head.args) == 2:
+        scope, term = head.args
+    if not (isinstance(term, Struct) and any(_is_aggregate(a) for a in term.args)):
+        return head, body
+    *groups, last = term.args
+    if not _is_aggregate(last) or any(_is_aggregate(a) for a in groups):
+        raise ProgramError(
+            f"an aggregate such as avg<X> must be the last argument of the head {term.functor}/{len(term.args)}",
+            span,
+            "write the aggregated argument last: p(Group, ..., avg<X>) :- Body.",
+        )
+    assert isinstance(last, Struct)
+    func, var = last.args
+    result = fresh_var("R")
+    group = mk_list(groups)
+    new_body = Struct("aggregate", (func, var, group, body, Struct(",", (group, result))))
+    new_term = Struct(term.functor, (*groups, result))
+    return (new_term if scope is None else Struct(":", (scope, new_term))), new_body
 
 
 def _is_t(prob: Term) -> bool:

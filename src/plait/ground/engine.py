@@ -36,6 +36,7 @@ from ..syntax.terms import NIL, TRUE, Float, Int, Struct, Term, Var, fresh_var, 
 from .arithmetic import evaluate
 from .builtins import BUILTINS, LIBRARY, sort_unique
 from .database import AD, ClauseDB, ClauseDef, Predicate
+from .libraries import library_of
 from .libraries.native import NATIVE
 from .ground_program import (
     CHOICE,
@@ -346,7 +347,7 @@ class Grounder:
                 return
             if self.db.unknown_fail or self.try_depth:
                 return
-            raise self._unknown(name, n, lib[0] if lib is not None else None)
+            raise self._unknown(name, n, lib[0] if lib is not None else library_of(name, n))
         goal_r = resolve(goal, s)
         if pred.only_facts:
             yield from self._call_facts(pred, goal_r, s)

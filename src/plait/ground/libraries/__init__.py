@@ -18,8 +18,9 @@ from importlib import resources
 
 from ...syntax.ast import ProgramAST
 from ...syntax.parser import parse_program
+from ...syntax.terms import Struct
 
-__all__ = ["LIBRARIES", "Library", "library_program"]
+__all__ = ["LIBRARIES", "Library", "library_of", "library_program"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +49,25 @@ def library_program(name: str) -> ProgramAST:
     """The parsed Prolog part of library ``name`` (its spans name the file ``library(name)``)."""
     text = resources.files(__name__).joinpath(f"{name}.pl").read_text()
     return parse_program(text, f"library({name})")
+
+
+@functools.cache
+def _prolog_predicates() -> dict[tuple[str, int], str]:
+    out: dict[tuple[str, int], str] = {}
+    for name, lib in LIBRARIES.items():
+        if not lib.prolog:
+            continue
+        for item in library_program(name).items:
+            head = getattr(item, "head", None)
+            if isinstance(head, Struct) and not head.functor.startswith("$"):
+                out.setdefault((head.functor, len(head.args)), name)
+    return out
+
+
+def library_of(name: str, arity: int) -> str | None:
+    """The library whose Prolog part defines ``name/arity`` (for hints), or None.
+
+    >>> library_of("foldl", 4)
+    'apply'
+    """
+    return _prolog_predicates().get((name, arity))

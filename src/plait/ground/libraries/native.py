@@ -5,8 +5,9 @@ with the same results. Each entry of :data:`NATIVE` is tagged with its library; 
 grounder offers it once the program has loaded that library.
 
 >>> from plait.syntax.parser import parse_term
->>> [s for s in NATIVE[("concat", 2)][1]((parse_term("[collect_, avg]"), parse_term("X")), {})][0]
-{X: collect_avg}
+>>> concat = NATIVE[("concat", 2)][1]
+>>> [str(v) for s in concat((parse_term("[collect_, avg]"), parse_term("X")), {}) for v in s.values()]
+['collect_avg']
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 
 from ...errors import CallModeError
 from ...syntax.printing import format_term
-from ...syntax.terms import NIL, Float, Int, Str, Struct, Term, list_items, mk_list
+from ...syntax.terms import NIL, Str, Struct, Term, list_items, mk_list
 from ..builtins import Builtin
 from ..unify import Subst, resolve, unify
 
@@ -74,8 +75,6 @@ def _text(t: Term) -> str:
         return t.functor
     if isinstance(t, Str):
         return t.value
-    if isinstance(t, (Int, Float)):
-        return format_term(t)
     return format_term(t)
 
 
