@@ -16,9 +16,23 @@ from .ground.ground_program import GroundProgram, NeuralSource
 from .logic.cycles import break_cycles
 from .logic.lineage import build_lineage
 from .syntax.printing import format_term
-from .syntax.terms import Term
+from .syntax.terms import Term, term_vars
 
 __all__ = ["CompiledQuery", "MpeCircuit", "compile_ground_program", "build_mpe_circuit", "BACKENDS"]
+
+
+def answer_name(t: Term) -> str:
+    """A query answer as ProbLog 2.3 writes it: its n variables are X{n+1}, ..., X{2n}, by first occurrence.
+
+    (ProbLog numbers the variables of an answer after its own n call arguments;
+    writing them the same way lets outputs be compared line by line.)
+
+    >>> from plait.syntax.parser import parse_term
+    >>> answer_name(parse_term("q(A, f(B), A)"))
+    'q(X3,f(X4),X3)'
+    """
+    vs = term_vars(t)
+    return format_term(t, {v: f"X{len(vs) + 1 + i}" for i, v in enumerate(vs)})
 
 
 class CompiledQuery(torch.nn.Module):
@@ -71,7 +85,7 @@ class CompiledQuery(torch.nn.Module):
 
     @property
     def query_names(self) -> list[str]:
-        return [("\\+" if neg else "") + format_term(t) for t, neg in self.queries]
+        return [("\\+" if neg else "") + answer_name(t) for t, neg in self.queries]
 
     @property
     def ad_domain_sizes(self) -> list[int]:
