@@ -14,7 +14,20 @@ from pathlib import Path
 from ..errors import NeedsNetworkError, ParseError, ProgramError, SourceSpan
 from ..syntax.ast import ADClause, Clause, Directive, NeuralClause, ProgramAST
 from ..syntax.parser import parse_program
-from ..syntax.terms import AGGREGATE, TRUE, Float, Int, Str, Struct, Term, Var, fresh_var, list_items, mk_list, term_vars
+from ..syntax.terms import (
+    AGGREGATE,
+    TRUE,
+    Float,
+    Int,
+    Str,
+    Struct,
+    Term,
+    Var,
+    fresh_var,
+    list_items,
+    mk_list,
+    term_vars,
+)
 from .libraries import LIBRARIES, library_program
 from .unify import resolve
 
@@ -530,7 +543,9 @@ def _directive(d: Directive, db: ClauseDB, base_dir: Path | None, seen: set[Path
     raise ProgramError(
         f"unsupported directive :- {g}",
         d.span,
-        "supported directives: consult/1, use_module/1 (a file, or library(Name) for " + ", ".join(sorted(LIBRARIES)) + "), unknown/1, csv_load/2, sqlite_load/1",
+        "supported directives: consult/1, use_module/1 (a file, or library(Name) for "
+        + ", ".join(sorted(LIBRARIES))
+        + "), unknown/1, csv_load/2, sqlite_load/1",
     )
 
 

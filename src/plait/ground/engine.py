@@ -36,8 +36,6 @@ from ..syntax.terms import NIL, TRUE, Float, Int, Struct, Term, Var, fresh_var, 
 from .arithmetic import evaluate
 from .builtins import BUILTINS, LIBRARY, sort_unique
 from .database import AD, ClauseDB, ClauseDef, Predicate
-from .libraries import library_of
-from .libraries.native import NATIVE
 from .ground_program import (
     CHOICE,
     COIN,
@@ -49,6 +47,8 @@ from .ground_program import (
     NeuralSource,
     Node,
 )
+from .libraries import library_of
+from .libraries.native import NATIVE
 from .unify import Subst, rename, resolve, unify, variant_key, walk
 
 __all__ = ["Limits", "ground_program", "Grounder"]
