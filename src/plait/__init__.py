@@ -29,6 +29,11 @@ from .errors import (
     UnknownPredicateError,
 )
 from .ground.engine import Limits
+from .modes.dt import Strategy, dt
+from .modes.explain import Proof, QueryProofs, proofs
+from .modes.lfi import LearnedProgram, lfi, read_examples
+from .modes.mpe import Assignment, MostProbableWorld, mpe
+from .modes.sample import sample
 from .nn.explain import Choice, Explanation
 from .nn.model import Model, Template
 from .nn.train import Gather, History, QueryData, evaluate, fit, load_checkpoint, save_checkpoint
@@ -53,6 +58,18 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "Limits",
+    "mpe",
+    "MostProbableWorld",
+    "Assignment",
+    "sample",
+    "lfi",
+    "read_examples",
+    "LearnedProgram",
+    "proofs",
+    "QueryProofs",
+    "Proof",
+    "dt",
+    "Strategy",
     "parse_program",
     "parse_term",
     "format_term",

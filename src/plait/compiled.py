@@ -264,6 +264,29 @@ class MpeCircuit(torch.nn.Module):
             self._elements = self.circuit.elements()
         return self._elements
 
+    def best_literals(self, values: Sequence[float], root: int) -> list[int]:
+        """The literal positions of the best world below ``root``, given max-log node ``values`` of one example.
+
+        Decision nodes take their best element; a position ``< n_vars`` is a positive
+        literal, ``< 2 * n_vars`` a negative one, the rest are the constants.
+        """
+        elements = self.elements()
+        out: list[int] = []
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            es = elements.get(node)
+            if es is None:
+                out.append(node)
+                continue
+            best, best_v = es[0], float("-inf")
+            for p, s in es:
+                v = values[p] + values[s]
+                if v > best_v:
+                    best, best_v = (p, s), v
+            stack.extend(best)
+        return out
+
 
 def build_mpe_circuit(comp: SddCompilation, roots: Sequence[SddNode]) -> MpeCircuit:
     """Conjoin each query root with one exactly-one constraint per used AD group (see :class:`MpeCircuit`)."""

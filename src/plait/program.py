@@ -7,12 +7,13 @@ from pathlib import Path
 import torch
 
 from .compiled import CompiledQuery, compile_ground_program
-from .errors import PlaitError, ProgramError
+from .errors import PlaitError
 from .ground.database import ClauseDB, build_database
 from .ground.engine import Limits, ground_program
 from .ground.ground_program import GroundProgram
 from .syntax.ast import ProgramAST
 from .syntax.parser import parse_program, parse_term
+from .syntax.source import read_source
 from .syntax.terms import Struct, Term
 
 __all__ = ["Program"]
@@ -44,11 +45,7 @@ class Program:
     @classmethod
     def from_file(cls, path: str | Path, limits: Limits | None = None) -> Program:
         p = Path(path)
-        try:
-            text = p.read_text()
-        except (OSError, UnicodeDecodeError) as e:
-            raise ProgramError(f"cannot read {p}: {e}") from e
-        return cls(parse_program(text, str(p)), p.resolve().parent, limits)
+        return cls(parse_program(read_source(p), str(p)), p.resolve().parent, limits)
 
     @property
     def database(self) -> ClauseDB:

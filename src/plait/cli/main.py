@@ -18,6 +18,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import PlaitError
 from ..ground.engine import Limits
+from . import modes
 
 __all__ = ["main"]
 
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     limits(c)
     g = sub.add_parser("ground", help="print the relevant ground program")
     limits(g)
+    modes.add_parsers(sub, limits)
     return p
 
 
@@ -150,6 +152,8 @@ def _run(args: argparse.Namespace, path: Path, limits: Limits) -> int:
         if args.command == "ground":
             print(program.ground().describe())
             return 0
+        if args.command in modes.COMMANDS:
+            return modes.run(args, program)
         result = program.query()
         values = {k: float(v) for k, v in result.items()}
         if args.json:

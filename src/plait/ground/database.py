@@ -11,9 +11,10 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import NeedsNetworkError, ParseError, ProgramError, SourceSpan
+from ..errors import NeedsNetworkError, ProgramError, SourceSpan
 from ..syntax.ast import ADClause, Clause, Directive, NeuralClause, ProgramAST
 from ..syntax.parser import parse_program
+from ..syntax.source import read_source
 from ..syntax.terms import (
     AGGREGATE,
     TRUE,
@@ -592,14 +593,12 @@ def _consult(name: str, d: Directive, db: ClauseDB, base_dir: Path | None, seen:
         return
     seen.add(path)
     try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ProgramError(f"consult: cannot read '{path}': {e}", d.span) from e
-    try:
-        ast = parse_program(text, str(path))
-    except ParseError:
+        text = read_source(path, "consult")
+    except ProgramError as e:
+        if e.span is None:  # unreadable: point at the consulting directive
+            e.span = d.span
         raise
-    build_database(ast, path.parent, seen, db)
+    build_database(parse_program(text, str(path)), path.parent, seen, db)
 
 
 def _csv_load(name: str, pred: str, d: Directive, db: ClauseDB, base_dir: Path | None) -> None:

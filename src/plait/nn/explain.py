@@ -143,25 +143,6 @@ def mpe_values(
     return roots[:, order], buf
 
 
-def _walk(elements: dict[int, list[tuple[int, int]]], values: list[float], root: int) -> list[int]:
-    """The positions of the literals in the best world below ``root`` (decision nodes take their best element)."""
-    out: list[int] = []
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        es = elements.get(node)
-        if es is None:
-            out.append(node)
-            continue
-        best, best_v = es[0], float("-inf")
-        for p, s in es:
-            v = values[p] + values[s]
-            if v > best_v:
-                best, best_v = (p, s), v
-        stack.extend(best)
-    return out
-
-
 def explain(model: Model, query: str, answer: object | None, inputs: Mapping) -> list[Explanation]:
     """One :class:`Explanation` per batch element (see :meth:`plait.Model.explain`)."""
     t = model.template(query, inputs)
@@ -187,7 +168,6 @@ def explain(model: Model, query: str, answer: object | None, inputs: Mapping) ->
     else:
         cols = [t.index(*answer) if isinstance(answer, tuple) else t.index(answer)] * batch
     mpe = cq.mpe_circuit()
-    elements = mpe.elements()
     n = mpe.circuit.n_vars
     vm = cq.variables
     var_info: dict[int, tuple[str, object]] = {}
@@ -205,7 +185,7 @@ def explain(model: Model, query: str, answer: object | None, inputs: Mapping) ->
         orig = int(t._order[col])
         choices: list[Choice] = []
         if world > 0:
-            for lit_pos in _walk(elements, row, roots[orig]):
+            for lit_pos in mpe.best_literals(row, roots[orig]):
                 if lit_pos >= 2 * n:
                     continue  # the constants true/false
                 positive = lit_pos < n

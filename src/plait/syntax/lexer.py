@@ -48,7 +48,7 @@ INFIX_TYPES: dict[str, str] = {
 }
 for _op in ("=", "\\=", "==", "\\==", "@<", "@>", "@=<", "@>=", "=..", "is", "=:=", "=\\=", "<", ">", "=<", ">="):
     INFIX_TYPES[_op] = "OP700"
-for _op in ("=@=", "\\=@=", "as"):
+for _op in ("=@=", "\\=@=", "as", "=>"):
     INFIX_TYPES[_op] = "OP700"
 for _op in ("*", "/", "//", "rem", "mod", "div", "rdiv", "<<", ">>"):
     INFIX_TYPES[_op] = "OP400"
@@ -189,12 +189,10 @@ def tokenize(text: str, filename: str = "<string>", bounds: list[tuple[int, int]
             prev = "END"
             i += 1
             continue
-        # numbers (a '-' directly before a digit at term start makes a negative number)
-        if c in DIGITS or (c == "-" and not infix_position and i + 1 < n and text[i + 1] in DIGITS):
-            j = i + 1 if c == "-" else i
-            kind, value, j = _read_number(text, j, filename)
-            if c == "-":
-                value = "-" + value
+        # numbers are unsigned: like ProbLog, '-1', '- 1' and '-\n1' are all the prefix operator '-'
+        # applied to 1, which the parser folds into the number -1 ('-(1)' stays a compound term)
+        if c in DIGITS:
+            kind, value, j = _read_number(text, i, filename)
             yield _tok(kind, value, lines, start, j)
             prev = kind
             i = j
@@ -219,7 +217,7 @@ def tokenize(text: str, filename: str = "<string>", bounds: list[tuple[int, int]
                 continue
             if infix_position and name in INFIX_TYPES:
                 kind = INFIX_TYPES[name]
-            elif not infix_position and name in PREFIX_TYPES and not _before_delimiter(text, j):
+            elif not infix_position and name in PREFIX_TYPES and not _before_delimiter(text, j, prev):
                 kind = PREFIX_TYPES[name]
             else:
                 kind = "NAME"
@@ -260,11 +258,19 @@ def tokenize(text: str, filename: str = "<string>", bounds: list[tuple[int, int]
             while j < n and text[j] in SYMBOL_CHARS:
                 j += 1
             sym = text[i:j]
-            # a symbol run that swallowed a full stop: "X = a." or "p :- q.%c"
-            if sym.endswith(".") and (j == n or text[j].isspace() or text[j] == "%") and len(sym) > 1:
+            # a symbol run that swallowed a full stop: "X = +." or "p :- q.%c"; an operator that ends
+            # in '.' ("X =.. L", "X =..\n L") keeps it, as in ProbLog
+            if (
+                sym.endswith(".")
+                and (j == n or text[j].isspace() or text[j] == "%")
+                and len(sym) > 1
+                and sym not in INFIX_TYPES
+            ):
                 j -= 1
                 sym = sym[:-1]
             table = INFIX_TYPES if infix_position else PREFIX_TYPES
+            if not infix_position and sym.startswith("?::"):
+                sym, j = "?", i + 1  # DTProbLog's decision '?::a': the atom '?' is the annotation
             if sym not in table and not (j < n and text[j] == "(" and not infix_position):
                 # ProbLog splits runs such as '::\+' into known operators
                 for k in range(len(sym) - 1, 0, -1):
@@ -279,7 +285,7 @@ def tokenize(text: str, filename: str = "<string>", bounds: list[tuple[int, int]
                 continue
             if infix_position and sym in INFIX_TYPES:
                 kind = INFIX_TYPES[sym]
-            elif not infix_position and sym in PREFIX_TYPES and not _before_delimiter(text, j):
+            elif not infix_position and sym in PREFIX_TYPES and not _before_delimiter(text, j, prev):
                 kind = PREFIX_TYPES[sym]
             else:
                 # an operator standing alone as an argument or list element is an atom: [+, -, *, /]
@@ -298,11 +304,19 @@ def tokenize(text: str, filename: str = "<string>", bounds: list[tuple[int, int]
         )
 
 
-def _before_delimiter(text: str, j: int) -> bool:
-    """Whether the next character after optional spaces ends an argument: ``,`` ``)`` ``]`` ``|`` ``}``."""
+# Token types of prefix operators: after one, ProbLog does not read a prefix operator before the
+# full stop as an atom ('a :- + + +.' is an error there, 'X = +.' is not).
+_PREFIX_KINDS = frozenset(PREFIX_TYPES.values())
+
+
+def _before_delimiter(text: str, j: int, prev: str | None = None) -> bool:
+    """Whether the next character after optional spaces ends an argument (``,`` ``)`` ``]`` ``|`` ``}``)
+    or the clause (a full stop): an operator standing there is an atom, as in ``X = + .``."""
     n = len(text)
     while j < n and text[j] in " \t\r\n":
         j += 1
+    if j < n and text[j] == "." and (j + 1 == n or text[j + 1].isspace() or text[j + 1] == "%"):
+        return prev not in _PREFIX_KINDS
     return j < n and text[j] in ",)]|}"
 
 

@@ -35,6 +35,8 @@ BINARY: dict[str, tuple[int, str]] = {
     ">=": (700, "xfx"),
     "=@=": (700, "xfx"),
     "\\=@=": (700, "xfx"),
+    "=>": (700, "xfx"),
+    "as": (700, "xfx"),
     ":": (600, "xfy"),
     "+": (500, "yfx"),
     "-": (500, "yfx"),
@@ -52,7 +54,7 @@ BINARY: dict[str, tuple[int, str]] = {
     "<<": (400, "yfx"),
     ">>": (400, "yfx"),
     "**": (200, "xfx"),
-    "^": (200, "xfy"),
+    "^": (400, "xfy"),  # ProbLog's priority, not ISO's 200
 }
 
 PREFIX: dict[str, tuple[int, str]] = {

@@ -121,6 +121,10 @@ class _ToTerm(Transformer):
         name = str(op)
         if name == "not":
             name = "\\+"
+        if name == "-" and isinstance(a, Int | Float):
+            # ProbLog folds the prefix operator '-' applied to a number: '-1', '- 1' and '- (1)' are
+            # the number -1; only the functional notation '-(1)' keeps the compound term
+            return type(a)(-a.value)
         return Struct(name, (a,))
 
 

@@ -32,6 +32,15 @@ __all__ = [
 
 _var_ids = itertools.count(1)
 
+# How a Struct turns into text. The printer (printing.py, which needs these classes) installs
+# format_term here when the syntax package is imported; terms do not import the printer.
+_text_form: list = [lambda t: f"{t.functor}({','.join(map(str, t.args))})" if t.args else t.functor]
+
+
+def set_text_form(fmt) -> None:  # noqa: ANN001 - a Struct -> str function
+    """Install the function that ``str(struct)`` calls (done once by :mod:`.printing`)."""
+    _text_form[0] = fmt
+
 
 @dataclass(frozen=True, slots=True)
 class Var:
@@ -115,9 +124,7 @@ class Struct:
         return (self.functor, len(self.args))
 
     def __str__(self) -> str:
-        from .printing import format_term
-
-        return format_term(self)
+        return _text_form[0](self)
 
 
 Term = Var | Struct | Int | Float | Str
