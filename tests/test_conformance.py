@@ -33,10 +33,6 @@ if not CORPUS.is_dir():  # pragma: no cover
 
 # The one explicit skip list (keep it under 15 programs): program -> reason.
 SKIP = {
-    "aggregate_builtins.pl": "aggregate heads such as avg<Salary> (ProbLog 2.3 library(aggregate) syntax) are not implemented yet",
-    "aggregate_builtins_scoped.pl": "scoped aggregate heads (scopes + avg<X> syntax) are not implemented",
-    "aggregate_custom.pl": "library(collect) '=>' aggregation with user-defined collectors is not implemented",
-    "aggregate_satisfy.pl": "library(collect) '=>' with constraint solving via call/N over conjunctions is not implemented",
     "extern_test.pl": "Python externs (use_module('extern_lib.py')) are refused by design: a program text never runs code",
     "extern_test_out.pl": "Python externs (use_module('extern_lib.py')) are refused by design: a program text never runs code",
     "smokers_csv.pl": "expected value relies on a ProbLog 2.3 quirk with quoted atoms from CSV ('bob' vs bob); "
