@@ -164,6 +164,33 @@ query(q(_,_)). query(m(_,_)).""",
 s(R) :- aggregate(sum, X, [], between(1, 4, X), ([], R)).
 a(R) :- aggregate(avg, X, [], between(1, 4, X), ([], R)).
 query(s(_)). query(a(_)).""",
+    # the aggregate head syntax, over probabilistic facts
+    """:- use_module(library(aggregate)).
+0.5::p(a, 1). 0.5::p(a, 3). 0.8::p(b, 5). p(b, 2).
+s(G, sum<V>) :- p(G, V).
+query(s(_, _)).""",
+    """:- use_module(library(aggregate)).
+0.3::stock(apple, 4). 0.6::stock(pear, 2). stock(plum, 7).
+most(max<N>) :- stock(_, N).
+least(min<N>) :- stock(_, N).
+query(most(_)). query(least(_)).""",
+    """:- use_module(library(aggregate)).
+0.5::score(ann, m, 10). 0.5::score(bob, m, 20). score(cid, f, 30). 0.2::score(dee, f, 10).
+mean(S, avg<X>) :- score(_, S, X).
+query(mean(_, _)). query(mean(m, 15.0)).""",
+    """:- use_module(library(aggregate)).
+sal(a, d1, 10). sal(b, d1, 20). sal(c, d2, 30).
+s1:tot(D, sum<X>) :- sal(_, D, X).
+query(s1:tot(_, _)).""",
+    """:- use_module(library(aggregate)).
+e(a, 1). e(a, 2). e(b, 3).
+0.5::on(a). 0.5::on(b).
+out(N, max<M>) :- e(N, M), on(N).
+query(out(_, _)).""",
+    """:- use_module(library(aggregate)).
+w(1, 2.5). w(2, 3.5).
+t(sum < X >) :- w(_, X).
+query(t(_)).""",
     """:- use_module(library(aggregate)).
 l(L, S) :- avg(L, S).
 t :- sum([1, 2, 3], 6), max([3, 1, 2], 3), min([3, 1, 2], 1).
@@ -175,6 +202,19 @@ COLLECT = [
 0.5::p(a, 1). 0.5::p(a, 2). 0.8::p(b, 5).
 l(G, L) :- '=>'(p(G, V), G/list(V, L)).
 query(l(_,_)).""",
+    """:- use_module(library(collect)).
+0.6::likes(ann, tea). 0.3::likes(bob, tea). likes(bob, coffee).
+drinks(D, L) :- likes(P, D) => D/list(P, L).
+query(drinks(_, _)).""",
+    """:- use_module(library(collect)).
+p(1). p(2). p(3). p(4).
+collect_evens(CB, none, X, L) :- findall(X, (CB, X mod 2 =:= 0), L).
+ev(L) :- p(X) => evens(X, L).
+query(ev(_)).""",
+    """:- use_module(library(collect)).
+0.5::t(1). 0.5::t(2).
+none_or_list(L) :- t(X) => list(X, L).
+query(none_or_list(_)).""",
     """:- use_module(library(collect)).
 p(a, 1). p(b, 2). p(a, 3).
 all_v(L) :- '=>'(p(_, V), list(V, L)).
@@ -189,6 +229,17 @@ p(1). p(2). p(3).
 collect_first(CB, G, X, F) :- findall(X, CB, [F|_]).
 f(F) :- '=>'(p(X), none/first(X, F)).
 query(f(_)).""",
+    """:- use_module(library(collect)).
+0.5::p(a, 1). 0.5::p(a, 2). 0.8::p(b, 5).
+l(G, L) :- p(G, V) => G/list(V, L).
+all(L) :- (p(_, V), V > 1) => list(V, L).
+query(l(_, _)). query(all(_)).""",
+    """:- use_module(library(collect)).
+:- use_module(library(lists)).
+0.5::item(a, 3). 0.5::item(b, 4). item(c, 5).
+collect_sum(CB, G, X, S) :- all_or_none((G, X), CB, L), findall(V, member((G, V), L), Vs), sum_list(Vs, S).
+total(S) :- item(_, W) => sum(W, S).
+query(total(_)).""",
     """:- use_module(library(collect)).
 :- use_module(library(aggregate)).
 0.5::sal(a, d1, 10). 0.5::sal(b, d1, 20). sal(c, d2, 30).
@@ -226,6 +277,38 @@ weather(2, dry).
 w(X) :- cut(weather(X)).
 query(w(wet)). query(w(dry)).""",
     """:- use_module(library(cut)).
+0.5::a. 0.5::b.
+r(1, x) :- a.
+r(2, x) :- b.
+r(3, y).
+q(V) :- cut(r(V)).
+query(q(x)). query(q(y)).""",
+    """:- use_module(library(cut)).
+m(1, X, Y, Z) :- X =< Y, Z = Y.
+m(2, X, _, X).
+ism(X, Y, Z) :- cut(m(X, Y, Z)).
+query(ism(2, 3, _)). query(ism(6, 1, _)).""",
+    """:- use_module(library(cut)).
+0.2::f(1). 0.9::f(2).
+c(1, X) :- f(X).
+c(2, X) :- member(X, [1, 2]).
+first(X) :- cut(c(X)).
+:- use_module(library(lists)).
+query(first(1)). query(first(2)).""",
+    """:- use_module(library(cut)).
+class(1, bird, X) :- X = penguin, fail.
+class(2, bird, tweety).
+class(3, fish, nemo).
+who(C, X) :- cut(class(C, X)).
+query(who(bird, _)). query(who(fish, _)).""",
+    """:- use_module(library(cut)).
+0.7::sensor(on).
+state(1, alarm) :- sensor(on).
+state(2, quiet).
+now(S) :- cut(state(S)).
+both :- now(alarm), now(quiet).
+query(now(alarm)). query(now(quiet)). query(both).""",
+    """:- use_module(library(cut)).
 r(b, x).
 r(a, y).
 idx(I) :- cut(r(y), I).
@@ -249,6 +332,32 @@ query(either).""",
 s:h :- g.
 inner :- s:g.
 query(inner). query(s:h).""",
+    """:- use_module(library(scope)).
+0.4::s:a. 0.5::s:b.
+query(s:(a, b)).""",
+    """:- use_module(library(scope)).
+0.5::rain.
+w:wet :- rain.
+query(w:wet). query(w:rain). query([w]:wet).""",
+    """:- use_module(library(scope)).
+scope(1):a.
+scope(2):b.
+scope(3):X :- scope(1):X; scope(2):X.
+c.
+query(scope(3):_). query(scope(3):(a, b)). query([scope(1), scope(2)]:b). query(scope(1):c).""",
+    """:- use_module(library(scope)).
+0.3::k1:p(1). 0.6::k2:p(2).
+any(X) :- [k1, k2]:p(X).
+query(any(_)).""",
+    """:- use_module(library(scope)).
+0.5::base.
+s:derived :- base.
+t:top :- s:derived.
+query(t:top). query(s:base).""",
+    """:- use_module(library(scope)).
+s1:a. s2:b. s3:c.
+all3 :- [s1, s2, s3]:(a, b).
+query(all3).""",
     """:- use_module(library(scope)).
 s1:x(1). s1:x(2). s2:x(3).
 xs(X) :- [s1, s2]:x(X).
@@ -274,6 +383,25 @@ query(heads).""",
     """p(0.2). p(0.7).
 P::q(P) :- p(P).
 query(q(_)).""",
+    """P::coin(C, P).
+0.5::biased.
+toss(heads) :- biased, coin(t1, 0.8).
+toss(heads) :- \\+ biased, coin(t1, 0.5).
+query(toss(heads)).""",
+    """:- use_module(library(lists)).
+P::a(X) :- member(X-P, [x-0.1, y-0.4]).
+query(a(x)). query(a(y)).""",
+    """:- use_module(library(lists)).
+0.5::fine.
+P::ok(N) :- between(1, 3, N), P is 1 / (N + 1).
+all_ok :- ok(1), ok(2), ok(3).
+query(all_ok). query(ok(_)).""",
+    """P::b(X, P) :- between(1, 2, X).
+0.5::c(X) :- b(X, 0.4).
+query(c(1)).""",
+    """P::r(X, Y) :- Y is X * 2, P is 1 / Y.
+q :- r(1, 2), r(2, 4).
+query(q).""",
 ]
 
 ZERO_ANSWERS = [
@@ -289,6 +417,8 @@ ZERO_ANSWERS = [
     "s(X) :- between(1, 3, X), X > 5.\nquery(s(X)).\nquery(s(2)).",
     "t3(X, Y, Z) :- fail.\nquery(t3(A, g(B, C), D)).",
     ":- use_module(library(lists)).\nq(X) :- member(X, [a, b]), X = c.\nquery(q(_)).",
+    ":- use_module(library(cut)).\nr(1, a) :- fail.\nq(X) :- cut(r(X)).\nquery(q(_)).",
+    ":- use_module(library(aggregate)).\np(1) :- fail.\ns(sum<X>) :- p(X).\nquery(s(_)).",
 ]
 
 AREAS = {

@@ -139,3 +139,36 @@ def test_select_weighted_with_a_non_ground_id_is_a_non_ground_error():
 def test_cut_of_an_undefined_predicate_fails():
     text = ":- use_module(library(cut)).\n:- unknown(fail).\nq :- cut(nothing(a)).\nquery(q)."
     assert plait_answers(text) == problog_answers(text) == {"q": 0.0}
+
+
+# ---------------------------------------------------------------- aggregate heads
+
+
+def test_count_aggregate_is_length_of_the_group():
+    """count<X> is plait's: ProbLog 2.3 has no count/2, so its answer is that of a program defining it."""
+    body = "0.5::p(a, 1). 0.5::p(a, 2). p(b, 3).\nc(G, count<X>) :- p(G, X).\nquery(c(_, _)).\n"
+    text = ":- use_module(library(aggregate)).\n" + body
+    assert plait_answers(text) == pytest.approx(problog_answers(text + "count(L, N) :- length(L, N).\n"))
+
+
+def test_aggregate_head_needs_the_library():
+    with pytest.raises(UnknownPredicateError) as e:
+        plait.Program.from_string("p(1).\ns(sum<X>) :- p(X).\nquery(s(_)).").query()
+    assert "unknown predicate aggregate/5" in e.value.message
+    assert "library(aggregate)" in (e.value.hint or "")
+
+
+def test_aggregate_must_be_the_last_head_argument():
+    text = ":- use_module(library(aggregate)).\np(1).\ns(sum<X>, a) :- p(X).\nquery(s(_, _))."
+    with pytest.raises(ProgramError) as e:
+        plait.Program.from_string(text).query()
+    assert "an aggregate such as avg<X> must be the last argument of the head s/2" in e.value.message
+    assert e.value.span is not None and e.value.span.line == 3
+
+
+def test_aggregate_argument_prints_as_written():
+    from plait.syntax.parser import parse_term
+
+    t = parse_term("d(D, avg<S>)")
+    assert str(t) == "d(D,avg<S>)"
+    assert parse_term(str(t)) == t
