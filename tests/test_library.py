@@ -9,7 +9,9 @@ same names, as ProbLog, and the same probabilities to 1e-6.
 
 from __future__ import annotations
 
+import re
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -172,3 +174,31 @@ def test_aggregate_argument_prints_as_written():
     t = parse_term("d(D, avg<S>)")
     assert str(t) == "d(D,avg<S>)"
     assert parse_term(str(t)) == t
+
+
+# ---------------------------------------------------------------- docs/language.md, "Libraries"
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "language.md"
+
+
+def _libraries_section() -> str:
+    text = DOCS.read_text()
+    start = text.index("## Libraries")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_libraries_doc_examples_agree_with_problog():
+    blocks = re.findall(r"```prolog\n(.*?)```", _libraries_section(), re.S)
+    assert len(blocks) >= 4
+    for block in blocks:
+        want = problog_answers(block)
+        got = plait_answers(block)
+        assert sorted(got) == sorted(want), block
+        assert all(got[k] == pytest.approx(v, abs=1e-6) for k, v in want.items()), block
+
+
+def test_libraries_doc_lists_every_library():
+    from plait.ground.libraries import LIBRARIES
+
+    table = _libraries_section()
+    assert all(f"| `{name}` |" in table for name in LIBRARIES)
