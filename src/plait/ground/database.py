@@ -7,7 +7,6 @@ entries of their head's predicate; directives set flags or load other files.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from ..syntax.ast import ADClause, Clause, Directive, NeuralClause, ProgramAST
 from ..syntax.parser import parse_program
 from ..syntax.source import read_source
 from ..syntax.terms import (
-    AGGREGATE,
     TRUE,
     Float,
     Int,
@@ -24,12 +22,11 @@ from ..syntax.terms import (
     Struct,
     Term,
     Var,
-    fresh_var,
     list_items,
-    mk_list,
     term_vars,
 )
-from .libraries import LIBRARIES, library_program
+from .datafiles import csv_facts, sqlite_facts
+from .libraries import LIBRARIES, aggregate_clause, library_program
 from .unify import resolve
 
 __all__ = ["ClauseDef", "ClauseDB", "NeuralSpec", "Predicate", "build_database", "FACT", "RULE", "AD"]
@@ -264,7 +261,7 @@ def build_database(
                 db.add(ClauseDef(AD, h, item.body, None, cid, item.span, False, item.heads, i, vs))
             continue
         assert isinstance(item, Clause)
-        head, body = _aggregate_clause(item.head, item.body, item.span)
+        head, body = aggregate_clause(item.head, item.body, item.span)
         negated = False
         if isinstance(head, Struct) and head.functor in ("\\+", "not") and len(head.args) == 1:
             negated = True
@@ -278,37 +275,6 @@ def build_database(
     if _seen is None:
         db.finish()
     return db
-
-
-def _is_aggregate(t: Term) -> bool:
-    return isinstance(t, Struct) and t.functor == AGGREGATE and len(t.args) == 2
-
-
-def _aggregate_clause(head: Term, body: Term, span: SourceSpan | None) -> tuple[Term, Term]:
-    """ProbLog's aggregate head syntax: ``p(G1, ..., Gn, avg<X>) :- Body.`` becomes
-
-    ``p(G1, ..., Gn, R) :- aggregate(avg, X, [G1, ..., Gn], Body, ([G1, ..., Gn], R)).``
-    (also under a scope, ``s:p(..., avg<X>)``); ``aggregate/5`` is in library(aggregate).
-    """
-    scope, term = None, head
-    if isinstance(head, Struct) and head.functor == ":" and len(head.args) == 2:
-        scope, term = head.args
-    if not (isinstance(term, Struct) and any(_is_aggregate(a) for a in term.args)):
-        return head, body
-    *groups, last = term.args
-    if not _is_aggregate(last) or any(_is_aggregate(a) for a in groups):
-        raise ProgramError(
-            f"an aggregate such as avg<X> must be the last argument of the head {term.functor}/{len(term.args)}",
-            span,
-            "write the aggregated argument last: p(Group, ..., avg<X>) :- Body.",
-        )
-    assert isinstance(last, Struct)
-    func, var = last.args
-    result = fresh_var("R")
-    group = mk_list(groups)
-    new_body = Struct("aggregate", (func, var, group, body, Struct(",", (group, result))))
-    new_term = Struct(term.functor, (*groups, result))
-    return (new_term if scope is None else Struct(":", (scope, new_term))), new_body
 
 
 def _is_t(prob: Term) -> bool:
@@ -605,59 +571,22 @@ def _csv_load(name: str, pred: str, d: Directive, db: ClauseDB, base_dir: Path |
     path = _resolve_path(name, base_dir, ())
     if path is None:
         raise ProgramError(f"csv_load: cannot find the file '{name}'", d.span)
-    with path.open(newline="") as fh:
-        rows = list(csv.reader(fh))
-    for row in rows[1:]:
-        args = tuple(_csv_value(v) for v in row)
-        cid = db.n_clauses
-        db.n_clauses += 1
-        db.add(ClauseDef(FACT, Struct(pred, args), TRUE, None, cid, d.span))
-
-
-def _csv_value(v: str) -> Term:
-    v = v.strip()
-    try:
-        return Int(int(v))
-    except ValueError:
-        pass
-    try:
-        return Float(float(v))
-    except ValueError:
-        pass
-    if v.startswith("'") and v.endswith("'") and len(v) >= 2:
-        v = v[1:-1]
-    return Struct(v)
+    _add_facts(csv_facts(path, pred), d, db)
 
 
 def _sqlite_load(name: str, d: Directive, db: ClauseDB, base_dir: Path | None) -> None:
-    """Every table of the SQLite file becomes a predicate of facts (read-only access)."""
-    import sqlite3
-
     path = _resolve_path(name, base_dir, (".sqlite", ".db"))
     if path is None:
         raise ProgramError(f"sqlite_load: cannot find the file '{name}'", d.span)
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-            for table in tables:
-                quoted = '"' + table.replace('"', '""') + '"'
-                for row in con.execute(f"SELECT * FROM {quoted}"):
-                    args = tuple(_sql_value(v) for v in row)
-                    cid = db.n_clauses
-                    db.n_clauses += 1
-                    db.add(ClauseDef(FACT, Struct(table, args), TRUE, None, cid, d.span))
-        finally:
-            con.close()
-    except sqlite3.Error as e:
-        raise ProgramError(f"sqlite_load: cannot read '{path}': {e}", d.span) from e
+        facts = sqlite_facts(path)
+    except ProgramError as e:
+        raise e.with_span(d.span) from None
+    _add_facts(facts, d, db)
 
 
-def _sql_value(v: object) -> Term:
-    if isinstance(v, bool):
-        return Int(int(v))
-    if isinstance(v, int):
-        return Int(v)
-    if isinstance(v, float):
-        return Float(v)
-    return Struct(str(v))
+def _add_facts(facts: list[Struct], d: Directive, db: ClauseDB) -> None:
+    for fact in facts:
+        cid = db.n_clauses
+        db.n_clauses += 1
+        db.add(ClauseDef(FACT, fact, TRUE, None, cid, d.span))

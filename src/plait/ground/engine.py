@@ -34,7 +34,7 @@ from ..errors import (
 )
 from ..syntax.terms import NIL, TRUE, Float, Int, Struct, Term, Var, fresh_var, is_ground, list_items, mk_list
 from .arithmetic import evaluate
-from .builtins import BUILTINS, LIBRARY, sort_unique
+from .builtins import BUILTINS, sort_unique
 from .database import AD, ClauseDB, ClauseDef, Predicate
 from .ground_program import (
     CHOICE,
@@ -338,7 +338,7 @@ class Grounder:
         pred = self.db.predicates.get(key)
         if pred is None:
             fn = BUILTINS.get(key)
-            lib = LIBRARY.get(key) or NATIVE.get(key)
+            lib = NATIVE.get(key)
             if fn is None and lib is not None and lib[0] in self.db.libraries:
                 fn = lib[1]
             if fn is not None:

@@ -16,11 +16,12 @@ import functools
 from dataclasses import dataclass
 from importlib import resources
 
+from ...errors import ProgramError, SourceSpan
 from ...syntax.ast import ProgramAST
 from ...syntax.parser import parse_program
-from ...syntax.terms import Struct
+from ...syntax.terms import AGGREGATE, Struct, Term, fresh_var, mk_list
 
-__all__ = ["LIBRARIES", "Library", "library_of", "library_program"]
+__all__ = ["LIBRARIES", "Library", "aggregate_clause", "library_of", "library_program"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +72,40 @@ def library_of(name: str, arity: int) -> str | None:
     'apply'
     """
     return _prolog_predicates().get((name, arity))
+
+
+def _is_aggregate(t: Term) -> bool:
+    return isinstance(t, Struct) and t.functor == AGGREGATE and len(t.args) == 2
+
+
+def aggregate_clause(head: Term, body: Term, span: SourceSpan | None) -> tuple[Term, Term]:
+    """ProbLog's aggregate head syntax: ``p(G1, ..., Gn, avg<X>) :- Body.`` becomes
+
+    ``p(G1, ..., Gn, R) :- aggregate(avg, X, [G1, ..., Gn], Body, ([G1, ..., Gn], R)).``
+    (also under a scope, ``s:p(..., avg<X>)``); ``aggregate/5`` is in library(aggregate).
+
+    >>> from plait.syntax.parser import parse_program
+    >>> (c,) = parse_program("d(D, avg<S>) :- s(D, S).").items
+    >>> head, body = aggregate_clause(c.head, c.body, None)
+    >>> body.functor, [str(a) for a in body.args[:3]]
+    ('aggregate', ['avg', 'S', '[D]'])
+    """
+    scope, term = None, head
+    if isinstance(head, Struct) and head.functor == ":" and len(head.args) == 2:
+        scope, term = head.args
+    if not (isinstance(term, Struct) and any(_is_aggregate(a) for a in term.args)):
+        return head, body
+    *groups, last = term.args
+    if not _is_aggregate(last) or any(_is_aggregate(a) for a in groups):
+        raise ProgramError(
+            f"an aggregate such as avg<X> must be the last argument of the head {term.functor}/{len(term.args)}",
+            span,
+            "write the aggregated argument last: p(Group, ..., avg<X>) :- Body.",
+        )
+    assert isinstance(last, Struct)
+    func, var = last.args
+    result = fresh_var("R")
+    group = mk_list(groups)
+    new_body = Struct("aggregate", (func, var, group, body, Struct(",", (group, result))))
+    new_term = Struct(term.functor, (*groups, result))
+    return (new_term if scope is None else Struct(":", (scope, new_term))), new_body

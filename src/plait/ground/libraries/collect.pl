@@ -7,15 +7,15 @@
     enum_groups(List1, GroupBy, Values).
 
 '=>'(CodeBlock, GroupBy/Collector) :-
-    '=..'(Collector, [Predicate|Args]),
+    Collector =.. [Predicate|Args],
     concat(['collect_', Predicate], NewPredicate),
-    '=..'(CollectorNew, [NewPredicate, CodeBlock, GroupBy|Args]),
+    CollectorNew =.. [NewPredicate, CodeBlock, GroupBy|Args],
     call(CollectorNew).
 '=>'(CodeBlock, Collector) :-
     Collector \= _/_,
-    '=..'(Collector, [Predicate|Args]),
+    Collector =.. [Predicate|Args],
     concat(['collect_', Predicate], NewPredicate),
-    '=..'(CollectorNew, [NewPredicate, CodeBlock, none|Args]),
+    CollectorNew =.. [NewPredicate, CodeBlock, none|Args],
     call(CollectorNew).
 
 collect_list(CodeBlock, Y, Result) :- collect_list(CodeBlock, none, Y, Result).

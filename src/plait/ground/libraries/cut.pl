@@ -4,15 +4,15 @@
 % cut(r(A, B), I) also tells which index that was.
 
 cut(Call) :-
-    '=..'(Call, [Pred|Args]),
-    '=..'(RCall, [Pred, Index|Args]),
+    Call =.. [Pred|Args],
+    RCall =.. [Pred, Index|Args],
     all(Index, clause(RCall, _), List),
     sort(List, OList),
     '$cut'(RCall, Index, OList, Call).
 
 cut(Call, Index) :-
-    '=..'(Call, [Pred|Args]),
-    '=..'(RCall, [Pred, Index|Args]),
+    Call =.. [Pred|Args],
+    RCall =.. [Pred, Index|Args],
     all(Index, clause(RCall, _), List),
     sort(List, OList),
     '$cut'(RCall, Index, OList, Call).
