@@ -202,3 +202,23 @@ def test_libraries_doc_lists_every_library():
 
     table = _libraries_section()
     assert all(f"| `{name}` |" in table for name in LIBRARIES)
+
+
+@pytest.mark.parametrize("text", AREAS["zero"], ids=[f"zero-{i}" for i in range(len(AREAS["zero"]))])
+def test_cli_prints_the_answers_problog_prints(text: str, tmp_path, capsys):
+    """`plait query` and `problog` print the same answers (zero-probability ones included)."""
+    from problog.tasks.probability import main as problog_main
+
+    from plait.cli.main import main
+
+    path = tmp_path / "p.pl"
+    path.write_text(text)
+    assert main(["query", str(path)]) == 0
+    ours = dict(line.rsplit("\t", 1) for line in capsys.readouterr().out.splitlines())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        problog_main([str(path)])
+    theirs = dict(line.strip().rsplit(":\t", 1) for line in capsys.readouterr().out.splitlines() if line.strip())
+    assert {k.strip() for k in theirs} == set(ours)
+    for k, v in theirs.items():
+        assert float(ours[k.strip()]) == pytest.approx(float(v), abs=1e-6)
