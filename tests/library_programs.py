@@ -417,6 +417,9 @@ ZERO_ANSWERS = [
     "s(X) :- between(1, 3, X), X > 5.\nquery(s(X)).\nquery(s(2)).",
     "t3(X, Y, Z) :- fail.\nquery(t3(A, g(B, C), D)).",
     ":- use_module(library(lists)).\nq(X) :- member(X, [a, b]), X = c.\nquery(q(_)).",
+    "t(X) :- fail.\nquery(\\+ t(a)).\nquery(fail).\nquery(true).",
+    "p(X) :- X = [A, B], fail.\nquery(p([_, _])).\nquery(p(f(A, A))).",
+    "0.5::c.\np(X) :- c, X = 1.\np(X) :- \\+ c, X = 2.\nquery(p(3)).\nquery(p(_)).",
     ":- use_module(library(cut)).\nr(1, a) :- fail.\nq(X) :- cut(r(X)).\nquery(q(_)).",
     ":- use_module(library(aggregate)).\np(1) :- fail.\ns(sum<X>) :- p(X).\nquery(s(_)).",
 ]
