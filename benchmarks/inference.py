@@ -1004,12 +1004,13 @@ def write_report(
 
     text = "\n".join(L).rstrip() + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
-    # keep the digit-addition section that benchmarks/addition.py maintains in the same file
-    start, end = "<!-- addition:start -->", "<!-- addition:end -->"
+    # keep the sections that benchmarks/addition.py and benchmarks/threads.py maintain in the same file
     if out.exists():
         old = out.read_text()
-        if start in old and end in old:
-            text = text + "\n" + old[old.index(start) : old.index(end) + len(end)] + "\n"
+        for name in ("addition", "threads"):
+            start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+            if start in old and end in old:
+                text = text + "\n" + old[old.index(start) : old.index(end) + len(end)] + "\n"
     out.write_text(text)
     return text
 

@@ -161,3 +161,32 @@ def test_consult_missing_file(tmp_path):
     with pytest.raises(ProgramError, match="cannot find"):
         plait.Program.from_file(prog)
         plait.Program.from_file(prog).query()
+
+
+def test_a_huge_term_in_an_error_message_is_cut_to_a_readable_length():
+    big = "[" + ",".join(str(i) for i in range(3000)) + "]"
+    with pytest.raises(plait.PlaitError) as info:
+        plait.Program.from_string(f"p(X) :- X is foo({big}).\nquery(p(_)).\n").query()
+    e = info.value
+    assert len(e.message) > 15000  # the message itself keeps the whole term
+    first, excerpt, caret = e.render().split("\n")
+    assert first.startswith("<string>:1:1: error: arithmetic: unknown function foo/1 in foo([0, 1, 2, 3, ")
+    assert "...[16760 characters left out]... , 2996, 2997, 2998, 2999])" in first
+    assert len(first) < 400 and str(e) == first[len("<string>:1:1: error: ") :]
+    assert excerpt.startswith("  p(X) :- X is foo([0,1,2,") and excerpt.endswith(" ...") and len(excerpt) < 200
+    assert caret.startswith("  ^") and len(caret) == len(excerpt) - len(" ...")  # up to the cut
+
+
+def test_an_excerpt_of_a_long_line_is_a_window_around_the_caret():
+    text = "a. " * 300 + "p :- q(.\n"
+    with pytest.raises(plait.ParseError) as info:
+        plait.Program.from_string(text)
+    loc, excerpt, caret = info.value.render().split("\n")
+    assert loc.startswith("<string>:1:908: error: unexpected '.'")
+    assert excerpt.startswith("  ...  a. a. ") and excerpt.endswith("p :- q(.") and len(excerpt) < 200
+    assert excerpt[caret.index("^")] == "." and excerpt[caret.index("^") - 1] == "("
+
+
+def test_prose_in_parentheses_is_not_cut():
+    prose = "(" + "word " * 60 + ")"
+    assert plait.PlaitError(f"x {prose}").render() == f"<input>: error: x {prose}"

@@ -1165,3 +1165,25 @@ def test_neural_errors_point_at_the_clause_and_say_how_to_fix(tmp_path):
     text = e.value.render()
     assert text.startswith(f"{path}:1:1: error: the domain [a, b, a] of a neural predicate repeats a value")
     assert "hint: each domain value is one output of the network" in text
+
+
+def test_template_answers_convert_to_plain_python_values():
+    model = plait.Model(
+        't(0.4)::colour(red); t(0.6)::colour(green).\nq(C, [C, 2.5, "s", []], f(C)) :- colour(C).\n',
+        dtype=torch.float64,
+    )
+    t = model.template("q(C, L, F)", {})
+    assert t.answer_values == [("green", ["green", 2.5, "s", []], "f(green)"), ("red", ["red", 2.5, "s", []], "f(red)")]
+    assert t.value_of(0) == t.answer_values[0]
+    assert model.template("q(red, L, _)", {}).answer_values == [["red", 2.5, "s", []]]
+    assert model.template("colour(red)", {}).answer_values == [True]  # no free variable: the query itself
+    assert plait.to_python(plait.parse_term("[1, -2, 0.5, 'A b', g(1, [2])]")) == [1, -2, 0.5, "A b", "g(1,[2])"]
+
+
+def test_learned_parameters_are_reported_by_their_clause(tmp_path):
+    f = tmp_path / "coins.pl"
+    f.write_text("% two learnable clauses\nt(0.25)::coin(X) :-\n    member(X, [a, b]).\nt(0.2)::a; t(0.8)::b.\n")
+    model = plait.Model.from_file(f, dtype=torch.float64)
+    got = model.parameter_probabilities()
+    assert list(got) == [f"{f}:2: t(0.25)::coin(X) :- member(X, [a, b]).", f"{f}:4: t(0.2)::a; t(0.8)::b."]
+    assert list(got.values()) == [pytest.approx([0.25]), pytest.approx([0.2, 0.8])]

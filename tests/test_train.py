@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import pytest
 import torch
@@ -164,3 +165,64 @@ def test_examples_with_probability_zero_are_left_out_and_counted():
     assert history.last["zero_probability_examples"] == 1 and history.last["train_loss"] == pytest.approx(0.0)
     with pytest.raises(plait.TrainingError, match="every observed answer"):
         plait.fit(model, "addition(A, B, Z)", QueryData({"A": a, "B": b}, [2] * 4), epochs=1, progress=False)
+
+
+def test_history_iterates_over_its_epochs_and_has_a_length():
+    _, _, data = toy_task(64)
+    history = plait.fit(make_model(), "addition(A, B, Z)", data, epochs=3, progress=False)
+    assert len(history) == 3
+    assert list(history) == history.rows and [r["epoch"] for r in history] == [1, 2, 3]
+    assert history["epoch"] == [1, 2, 3]
+    with pytest.raises(TypeError, match=r"History is indexed by a metric name, not int: history\['train_loss'\]"):
+        history[0]
+
+
+def test_query_data_without_inputs_learns_t_parameters_from_counts():
+    """No tensor inputs: every example is the same query; the maximum-likelihood estimate is the frequency."""
+    model = plait.Model("t(_)::side(1); t(_)::side(2); t(_)::side(3).\n", dtype=torch.float64)
+    data = QueryData({}, targets=[1] * 6 + [2] * 3 + [3])
+    assert len(data) == 10
+    history = plait.fit(model, "side(X)", data, epochs=300, batch_size=10, lr=0.05, progress=False)
+    ((clause, probs),) = model.parameter_probabilities().items()
+    assert clause == "<string>:1: t(_)::side(1); t(_)::side(2); t(_)::side(3)."
+    assert probs == pytest.approx([0.6, 0.3, 0.1], abs=1e-4)
+    entropy = -(0.6 * math.log(0.6) + 0.3 * math.log(0.3) + 0.1 * math.log(0.1))
+    assert history.last["train_loss"] == pytest.approx(entropy, abs=1e-6)  # the loss at the optimum
+    res = evaluate(model, "side(X)", data)
+    assert res["accuracy"] == pytest.approx(0.6)  # the prediction is always side 1
+    with pytest.raises(plait.TrainingError) as info:
+        QueryData({})
+    assert str(info.value) == (
+        "the query data has neither input columns nor targets, so it holds no examples "
+        "(hint: give targets (one observation per example), e.g. QueryData({}, targets=[True, False]))"
+    )
+
+
+def test_a_ground_query_can_be_observed_false():
+    model = plait.Model("t(_)::heads.\n", dtype=torch.float64)
+    data = QueryData({}, targets=[True] * 3 + [False] * 7)
+    plait.fit(model, "heads", data, epochs=300, batch_size=10, lr=0.05, progress=False)
+    ((probs),) = model.parameter_probabilities().values()
+    assert probs == pytest.approx([0.3], abs=1e-4)
+    with pytest.raises(plait.TrainingError) as info:
+        plait.fit(model, "heads", QueryData({}, targets=[True, "yes"]), progress=False)
+    assert str(info.value) == (
+        "the query heads has no free variables, so a target says whether it is true, not 'yes' "
+        "(hint: give True or False per example (or targets=None when it is always observed true))"
+    )
+
+
+def test_a_neural_fact_observed_true_and_false_has_the_bernoulli_loss():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Sigmoid(), torch.nn.Flatten(0))
+    model = plait.Model("nn(odd_net, [X]) :: odd(X).\n", {"odd_net": net}, dtype=torch.float64)
+    x = torch.randn(8, 3)
+    observed = x[:, 0] > 0  # separable: the network can learn it
+    data = QueryData({"X": x}, targets=observed)
+    p = model("odd(X)", X=x)[:, 0].detach()
+    want = -torch.where(observed, p.log(), (1 - p).log()).mean()  # the Bernoulli likelihood, directly
+    assert evaluate(model, "odd(X)", data)["loss"] == pytest.approx(float(want), rel=1e-9)
+    history = plait.fit(model, "odd(X)", data, epochs=200, batch_size=8, lr=0.05, progress=False)
+    assert history.rows[0]["train_loss"] == pytest.approx(float(want), rel=1e-6)
+    assert history.last["train_loss"] < 0.5 * float(want)
+    assert evaluate(model, "odd(X)", data)["accuracy"] == 1.0

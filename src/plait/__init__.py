@@ -35,7 +35,7 @@ from .modes.lfi import LearnedProgram, lfi, read_examples
 from .modes.mpe import Assignment, MostProbableWorld, mpe
 from .modes.sample import sample
 from .nn.explain import Choice, Explanation
-from .nn.model import Model, Template
+from .nn.model import Model, Template, to_python
 from .nn.train import Gather, History, QueryData, evaluate, fit, load_checkpoint, save_checkpoint
 from .program import Program
 from .syntax.parser import parse_program, parse_term
@@ -48,6 +48,7 @@ __all__ = [
     "CompiledQuery",
     "Model",
     "Template",
+    "to_python",
     "Explanation",
     "Choice",
     "fit",

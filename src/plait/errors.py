@@ -10,6 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# How much of a term an error message quotes: a 10,000-element list in a message
+# helps nobody, its beginning and end say which term it is.
+TERM_LIMIT = 160
+# A source line in an excerpt is shown as a window this wide around the caret.
+LINE_LIMIT = 160
+# The most a message (or hint) says in all, after its terms are shortened.
+MESSAGE_LIMIT = 2000
+
 __all__ = [
     "PlaitError",
     "ParseError",
@@ -27,7 +35,66 @@ __all__ = [
     "NeuralError",
     "TrainingError",
     "SourceSpan",
+    "shorten_terms",
 ]
+
+
+def _group_end(text: str, start: int) -> int:
+    """The index after the bracket that closes the one at ``start`` (-1 if it never closes)."""
+    closing = {"(": ")", "[": "]", "{": "}"}
+    stack = [closing[text[start]]]
+    quote = None
+    i = start + 1
+    while i < len(text):
+        c = text[i]
+        if quote is not None:  # inside a quoted atom or string: brackets do not count
+            if c == "\\":
+                i += 1
+            elif c == quote:
+                quote = None
+        elif c in "'\"":
+            quote = c
+        elif c in closing:
+            stack.append(closing[c])
+        elif c in ")]}":
+            if c != stack.pop():
+                return -1
+            if not stack:
+                return i + 1
+        i += 1
+    return -1
+
+
+def shorten_terms(text: str, limit: int = TERM_LIMIT) -> str:
+    """``text`` with every quoted term longer than ``limit`` characters cut in its middle.
+
+    A term is a bracketed group that follows a functor (``f(...)``) or a list or
+    set (``[...]``, ``{...}``); prose in parentheses (after a space) is left alone.
+    The whole text is then capped at ``MESSAGE_LIMIT`` characters.
+
+    >>> shorten_terms("bad goal p(" + ", ".join(map(str, range(100))) + ")", limit=40)
+    'bad goal p(0, 1, 2, 3, 4, 5, 6, 7, 8 ...[358 characters left out]... 8, 99)'
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        term_like = c in "[{" or (c == "(" and i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_'\""))
+        end = _group_end(text, i) if term_like else -1
+        if end == -1:
+            out.append(c)
+            i += 1
+            continue
+        group = text[i:end]
+        if len(group) > limit:
+            head, tail = group[: limit * 2 // 3], group[-(limit // 6) :]
+            group = f"{head} ...[{len(group) - len(head) - len(tail)} characters left out]... {tail}"
+        out.append(group)
+        i = end
+    shown = "".join(out)
+    if len(shown) > MESSAGE_LIMIT:
+        shown = shown[:MESSAGE_LIMIT] + f" ...[{len(shown) - MESSAGE_LIMIT} characters left out]"
+    return shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +128,16 @@ class SourceSpan:
         if line_end == -1:
             line_end = len(self.text)
         line = self.text[line_start:line_end].replace("\t", " ")
+        col = self.start - line_start
         width = max(1, min(self.end, line_end) - self.start)
-        return f"  {line}\n  {' ' * (self.start - line_start)}{'^' * width}"
+        if len(line) > LINE_LIMIT:  # a window around the caret, marked "..." where cut
+            left = max(0, col - LINE_LIMIT // 3)
+            right = min(len(line), left + LINE_LIMIT)
+            pre, post = ("... " if left > 0 else ""), (" ..." if right < len(line) else "")
+            line = pre + line[left:right] + post
+            col = len(pre) + col - left
+            width = max(1, min(width, right - (col - len(pre) + left)))
+        return f"  {line}\n  {' ' * col}{'^' * width}"
 
 
 class PlaitError(Exception):
@@ -82,9 +157,11 @@ class PlaitError(Exception):
         super().__init__(self._plain())
 
     def _plain(self) -> str:
-        text = self.message
+        # huge terms quoted in the message are cut here, where every error is shown;
+        # ``message`` itself keeps the full text
+        text = shorten_terms(self.message)
         if self.hint:
-            text += f" (hint: {self.hint})"
+            text += f" (hint: {shorten_terms(self.hint)})"
         return text
 
     def with_span(self, span: SourceSpan | None) -> PlaitError:

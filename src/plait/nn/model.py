@@ -21,7 +21,7 @@ from torch import nn
 
 from ..compile.variables import choice_weights
 from ..compiled import CompiledQuery, compile_ground_program
-from ..errors import InconsistentEvidenceError, InferenceError, NeuralError, PlaitError
+from ..errors import InconsistentEvidenceError, InferenceError, NeuralError, PlaitError, SourceSpan
 from ..ground.builtins import standard_order
 from ..ground.database import ClauseDB, NeuralSpec, build_database
 from ..ground.engine import Limits, ground_program
@@ -32,7 +32,7 @@ from ..syntax.parser import parse_term
 from ..syntax.printing import format_term
 from ..syntax.terms import Float, Int, Str, Struct, Term, Var, list_items, mk_list, term_vars
 
-__all__ = ["Model", "Template", "show"]
+__all__ = ["Model", "Template", "compile_template", "show", "to_python"]
 
 Inputs = Mapping[str, "torch.Tensor | Sequence[torch.Tensor]"]
 
@@ -147,10 +147,23 @@ class Template:
         return torch.tensor(out, dtype=torch.long)
 
     def value_of(self, column: int) -> object:
-        """The Python value of the single free variable in answer ``column`` (ints stay ints)."""
-        vals = self.values[column]
-        py = [_to_python(v) for v in vals]
+        """The Python value of the free variables in answer ``column`` (see :func:`to_python`).
+
+        One free variable gives its value, several a tuple of values, none ``True``
+        (the only answer is the query itself).
+        """
+        py = [to_python(v) for v in self.values[column]]
+        if not py:
+            return True
         return py[0] if len(py) == 1 else tuple(py)
+
+    @property
+    def answer_values(self) -> list[object]:
+        """:meth:`value_of` of every output column, in column order.
+
+        >>> # model.template("addition(A, B, Z)", ["A", "B"]).answer_values  ->  [0, 1, ..., 18]
+        """
+        return [self.value_of(c) for c in range(len(self.values))]
 
 
 def _check_inputs(query: str, inputs: Mapping[str, object]) -> None:
@@ -179,13 +192,101 @@ def _to_term(v: object) -> Term:
     raise InferenceError(f"cannot turn {v!r} into a term", hint="use an int, a float, a string or a term")
 
 
-def _to_python(t: Term) -> object:
-    if isinstance(t, Int):
+def to_python(t: Term) -> object:
+    """A ground term as a plain Python value.
+
+    Integers become ``int``, floats ``float``, atoms and strings ``str``, proper
+    lists ``list`` (item by item); other compound terms and partial lists become
+    their text, as :func:`plait.format_term` writes them; ``[]`` is the empty list.
+
+    >>> from plait import parse_term
+    >>> to_python(parse_term('[1, 2.5, red, "s", [x], f(y), []]'))
+    [1, 2.5, 'red', 's', ['x'], 'f(y)', []]
+    """
+    if isinstance(t, (Int, Float, Str)):
         return t.value
-    value = getattr(t, "value", None)
-    if value is not None and not isinstance(t, Struct):
-        return value
+    if isinstance(t, Struct):
+        if not t.args:
+            return [] if t.functor == "[]" else t.functor
+        items, tail = list_items(t)
+        if items and tail == Struct("[]"):
+            return [to_python(x) for x in items]
     return format_term(t)
+
+
+def compile_template(
+    db: ClauseDB,
+    limits: Limits,
+    text: str,
+    shape: dict[str, int | None],
+    dtype: torch.dtype = torch.float64,
+    backend: str = "layered",
+    strategy: str = "balanced-minimize",
+) -> Template:
+    """Ground and compile the query template ``text`` over a neural clause database (no networks needed).
+
+    ``shape`` maps each input variable to None (a tensor) or a list length (a list
+    of tensors). :meth:`Model.template` caches the result; ``plait check`` uses it
+    to show the templates of a neural program without its networks.
+    """
+    try:
+        query = parse_term(text)
+    except PlaitError as e:
+        raise type(e)(f"cannot parse the query template {text!r}: {e.message}", None, e.hint) from None
+    names: dict[str, Var] = {}
+    for v in term_vars(query):
+        if not v.name.startswith("_"):
+            names[v.name] = v
+    subst: dict[Var, Term] = {}
+    for name, n in shape.items():
+        if name not in names:
+            raise InferenceError(
+                f"the input {name!r} is not a variable of the query template {text}",
+                hint=f"its variables are {', '.join(names) or 'none'}",
+            )
+        subst[names[name]] = _placeholder(name) if n is None else mk_list([_placeholder(name, i) for i in range(n)])
+    bound = resolve(query, subst)
+    outputs = tuple(n for n in names if n not in shape)
+    out_vars = [names[n] for n in outputs]
+    gp = ground_program(db, limits, [bound])
+    compiled = compile_ground_program(gp, dtype, backend, strategy=strategy)
+    values: list[tuple[Term, ...]] = []
+    for qterm, _neg in compiled.queries:
+        s = unify(bound, qterm, {})
+        if s is None:  # pragma: no cover - answers are instances of the query
+            raise InferenceError(f"answer {format_term(qterm)} does not match the template {text}")
+        values.append(tuple(resolve(v, s) for v in out_vars))
+    if values and out_vars:
+        order = sorted(range(len(values)), key=lambda i: standard_order(mk_list(list(values[i]))))
+    else:
+        order = list(range(len(values)))
+    answers = [compiled.queries[i][0] for i in order]
+    values = [values[i] for i in order]
+    calls: dict[str, _NetCall] = {}
+    params: list[tuple[str, int, str]] = []
+    for kind, sources, widths in (
+        ("ad", compiled.ad_sources, compiled.ad_domain_sizes),
+        ("fact", compiled.fact_sources, [1] * len(compiled.fact_sources)),
+    ):
+        for pos, (src, width) in enumerate(zip(sources, widths)):
+            if src is None:
+                continue
+            if src.kind == "t":
+                params.append((src.name, pos, kind))
+                continue
+            call = calls.setdefault(src.name, _NetCall(src.name, [], [], []))
+            call.sources.append(src)
+            call.targets.append((kind, pos))
+            call.widths.append(width)
+    for call in calls.values():
+        arities = {len(s.inputs) for s in call.sources}
+        if len(arities) > 1:
+            raise NeuralError(
+                f"network {call.network!r} is called with {sorted(arities)} inputs by different predicates",
+                call.sources[0].span,  # type: ignore[arg-type]
+                "give each input arity its own network name",
+            )
+    return Template(text, bound, shape, outputs, compiled, order, answers, values, list(calls.values()), params)
 
 
 class Model(nn.Module):
@@ -251,6 +352,7 @@ class Model(nn.Module):
         self.db: ClauseDB = build_database(program.ast, program.base_dir, neural=True)
         self.learnable = nn.ParameterDict()
         self._spec_of: dict[str, NeuralSpec] = {}
+        self._clause_of: dict[str, str] = {}  # parameter name -> "file:line: clause text"
         for spec, span in self.db.neural_specs:
             if spec.kind == "nn":
                 if spec.name not in self.networks:
@@ -263,6 +365,7 @@ class Model(nn.Module):
             else:
                 self.learnable[spec.name] = nn.Parameter(_initial_logits(spec))
                 self._spec_of[spec.name] = spec
+                self._clause_of[spec.name] = _clause_label(spec, span)
         self._templates: dict[tuple, Template] = {}
 
     @classmethod
@@ -297,64 +400,7 @@ class Model(nn.Module):
         return t
 
     def _compile_template(self, text: str, shape: dict[str, int | None]) -> Template:
-        try:
-            query = parse_term(text)
-        except PlaitError as e:
-            raise type(e)(f"cannot parse the query template {text!r}: {e.message}", None, e.hint) from None
-        names: dict[str, Var] = {}
-        for v in term_vars(query):
-            if not v.name.startswith("_"):
-                names[v.name] = v
-        subst: dict[Var, Term] = {}
-        for name, n in shape.items():
-            if name not in names:
-                raise InferenceError(
-                    f"the input {name!r} is not a variable of the query template {text}",
-                    hint=f"its variables are {', '.join(names) or 'none'}",
-                )
-            subst[names[name]] = _placeholder(name) if n is None else mk_list([_placeholder(name, i) for i in range(n)])
-        bound = resolve(query, subst)
-        outputs = tuple(n for n in names if n not in shape)
-        out_vars = [names[n] for n in outputs]
-        gp = ground_program(self.db, self.limits, [bound])
-        compiled = compile_ground_program(gp, self.dtype, self.backend, strategy=self.sdd_strategy)
-        values: list[tuple[Term, ...]] = []
-        for qterm, _neg in compiled.queries:
-            s = unify(bound, qterm, {})
-            if s is None:  # pragma: no cover - answers are instances of the query
-                raise InferenceError(f"answer {format_term(qterm)} does not match the template {text}")
-            values.append(tuple(resolve(v, s) for v in out_vars))
-        if values and out_vars:
-            order = sorted(range(len(values)), key=lambda i: standard_order(mk_list(list(values[i]))))
-        else:
-            order = list(range(len(values)))
-        answers = [compiled.queries[i][0] for i in order]
-        values = [values[i] for i in order]
-        calls: dict[str, _NetCall] = {}
-        params: list[tuple[str, int, str]] = []
-        for kind, sources, widths in (
-            ("ad", compiled.ad_sources, compiled.ad_domain_sizes),
-            ("fact", compiled.fact_sources, [1] * len(compiled.fact_sources)),
-        ):
-            for pos, (src, width) in enumerate(zip(sources, widths)):
-                if src is None:
-                    continue
-                if src.kind == "t":
-                    params.append((src.name, pos, kind))
-                    continue
-                call = calls.setdefault(src.name, _NetCall(src.name, [], [], []))
-                call.sources.append(src)
-                call.targets.append((kind, pos))
-                call.widths.append(width)
-        for call in calls.values():
-            arities = {len(s.inputs) for s in call.sources}
-            if len(arities) > 1:
-                raise NeuralError(
-                    f"network {call.network!r} is called with {sorted(arities)} inputs by different predicates",
-                    call.sources[0].span,  # type: ignore[arg-type]
-                    "give each input arity its own network name",
-                )
-        return Template(text, bound, shape, outputs, compiled, order, answers, values, list(calls.values()), params)
+        return compile_template(self.db, self.limits, text, shape, self.dtype, self.backend, self.sdd_strategy)
 
     # ------------------------------------------------------------------ evaluation
 
@@ -536,7 +582,7 @@ class Model(nn.Module):
             ref = term.args[0]
             if isinstance(ref, Struct) and ref.functor in self.tensor_sources:
                 source = self.tensor_sources[ref.functor]
-                idx = tuple(_to_python(a) for a in ref.args)
+                idx = tuple(to_python(a) for a in ref.args)
                 try:
                     item = source[idx[0] if len(idx) == 1 else idx]  # type: ignore[index]
                 except (IndexError, KeyError, TypeError) as e:
@@ -707,12 +753,17 @@ class Model(nn.Module):
             return explain(self, query, answer, inputs)
 
     def parameter_probabilities(self) -> dict[str, list[float]]:
-        """The current probabilities of the ``t(...)`` clauses, keyed by ``predicate@line`` / parameter name."""
+        """The current probabilities of the ``t(...)`` clauses, keyed by ``FILE:LINE: clause``.
+
+        One probability for a learnable fact, one per head for a learnable
+        annotated disjunction, in the order of its heads.
+
+        >>> # {'<string>:1: t(0.2)::a; t(0.5)::b; t(0.3)::c.': [0.2, 0.5, 0.3]}
+        """
         out = {}
         for name, p in self.learnable.items():
-            spec = self._spec_of[name]
             probs = torch.sigmoid(p) if p.dim() == 0 else torch.softmax(p, -1)
-            out[f"{spec.predicate}#{name}"] = probs.detach().reshape(-1).tolist()
+            out[self._clause_of[name]] = probs.detach().reshape(-1).tolist()
         return out
 
 
@@ -728,6 +779,18 @@ class eval_mode:
 
     def __exit__(self, *exc: object) -> None:
         self.module.train(self.was_training)
+
+
+def _clause_label(spec: NeuralSpec, span: SourceSpan | None) -> str:
+    """``FILE:LINE: clause text`` (whitespace collapsed, long clauses cut) for a learnable clause."""
+    if span is None:  # pragma: no cover - clauses from source text always carry a span
+        return f"{spec.predicate} ({spec.name})"
+    text = " ".join(span.text[span.start : span.end].split())
+    if not text.endswith("."):
+        text += "."
+    if len(text) > 120:
+        text = text[:100] + " ... " + text[-15:]
+    return f"{span.filename}:{span.line}: {text}"
 
 
 def _initial_logits(spec: NeuralSpec) -> torch.Tensor:

@@ -15,7 +15,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,11 +58,17 @@ class QueryData:
     row per example, or to a list of them for a variable bound to a list.
     ``targets`` holds the observed value of the template's free variable per
     example (ints, terms or tuples for several free variables); None means the
-    query itself is observed to be true.
+    query itself is observed to be true. For a query without free variables
+    (``coin(1)``), targets may be ``True``/``False`` per example: the query is
+    observed to be true or false. Without inputs (``QueryData({}, targets)``)
+    every example is the same query and only the observations differ, which
+    is how ``t(...)`` parameters are learned from counts.
 
     >>> data = QueryData({"A": torch.zeros(4, 1, 8, 8), "B": torch.zeros(4, 1, 8, 8)}, [0, 1, 2, 3])
     >>> len(data)
     4
+    >>> len(QueryData({}, targets=[True, False, True]))
+    3
     """
 
     inputs: Mapping[str, InputColumn | Sequence[InputColumn]]
@@ -72,6 +78,11 @@ class QueryData:
         lengths = {len(c) for c in self._columns()}
         if self.targets is not None:
             lengths.add(len(self.targets))
+        if not lengths:
+            raise TrainingError(
+                "the query data has neither input columns nor targets, so it holds no examples",
+                hint="give targets (one observation per example), e.g. QueryData({}, targets=[True, False])",
+            )
         if len(lengths) != 1:
             raise TrainingError(
                 f"the columns of the query data have different lengths {sorted(lengths)}",
@@ -85,7 +96,8 @@ class QueryData:
         return out
 
     def __len__(self) -> int:
-        return len(self._columns()[0])
+        columns = self._columns()
+        return len(columns[0]) if columns else len(self.targets)  # type: ignore[arg-type]
 
     def batch(self, rows: torch.Tensor, device: torch.device | None = None) -> dict[str, object]:
         def take(c: InputColumn) -> torch.Tensor:
@@ -106,7 +118,19 @@ class History:
     log_dir: Path | None = None
 
     def __getitem__(self, key: str) -> list[float]:
+        """One metric per epoch: ``history["train_loss"]``."""
+        if not isinstance(key, str):
+            raise TypeError(f"History is indexed by a metric name, not {type(key).__name__}: history['train_loss']")
         return [r[key] for r in self.rows if key in r]
+
+    def __len__(self) -> int:
+        """The number of epochs run."""
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict[str, float]]:
+        """The rows of metrics, one per epoch (without this, ``for row in history`` would call
+        ``history[0]``, ``history[1]``, ... forever)."""
+        return iter(self.rows)
 
     @property
     def last(self) -> dict[str, float]:
@@ -123,7 +147,13 @@ def seed_everything(seed: int) -> torch.Generator:
     return g
 
 
-def _target_columns(model: Model, query: str, data: QueryData) -> torch.Tensor | None:
+def _target_columns(model: Model, query: str, data: QueryData) -> tuple[torch.Tensor | None, bool]:
+    """The observed column per example, and whether the columns are [true, false] of a ground query.
+
+    A query without free variables has one answer, the query itself; targets
+    ``True``/``False`` observe it as true (column 0 of :func:`_observed`) or
+    false (column 1).
+    """
     t = model.template(query, data.inputs)  # type: ignore[arg-type]
     if data.targets is None:
         if len(t.answers) != 1:
@@ -131,11 +161,39 @@ def _target_columns(model: Model, query: str, data: QueryData) -> torch.Tensor |
                 f"the query template {query} has {len(t.answers)} answers but the data has no targets",
                 hint=f"give targets for its free variables ({', '.join(t.outputs)})",
             )
-        return None
+        return None, False
+    if not t.outputs:
+        values = data.targets.tolist() if isinstance(data.targets, torch.Tensor) else list(data.targets)
+        if not all(isinstance(v, bool) or v in (0, 1) for v in values):
+            bad = next(v for v in values if not (isinstance(v, bool) or v in (0, 1)))
+            raise TrainingError(
+                f"the query {query} has no free variables, so a target says whether it is true, not {bad!r}",
+                hint="give True or False per example (or targets=None when it is always observed true)",
+            )
+        return torch.tensor([0 if v else 1 for v in values], dtype=torch.long), True
     try:
-        return t.targets(data.targets)  # type: ignore[arg-type]
+        return t.targets(data.targets), False  # type: ignore[arg-type]
     except InferenceError as e:
         raise TrainingError(f"a target is not an answer of {query}: {e.message}", hint=e.hint) from None
+
+
+def _observed(logp: torch.Tensor, rows: int, true_false: bool) -> torch.Tensor:
+    """``logp`` as ``[rows, columns]`` that the target columns index.
+
+    Without inputs the model answers once for the whole batch (``[1, n]``), so
+    the row is shared. For a ground query observed true or false, the columns
+    are ``[log P(q), log(1 - P(q))]``.
+    """
+    if logp.shape[0] != rows:
+        logp = logp.expand(rows, logp.shape[1])
+    if true_false:
+        # log(1 - p) from log p (Maechler's log1mexp: accurate for p near 0 and near 1).
+        # Clamping keeps both branches finite, so torch.where passes no NaN gradient
+        # from the branch it does not take.
+        a = (-logp).clamp_min(torch.finfo(logp.dtype).tiny)
+        log_not = torch.where(a < math.log(2), torch.log(-torch.expm1(-a)), torch.log1p(-torch.exp(-a)))
+        logp = torch.cat([logp, log_not], dim=1)
+    return logp
 
 
 def evaluate(
@@ -146,21 +204,21 @@ def evaluate(
     Without targets (the query itself is observed), accuracy is the share of
     examples where the query is more likely than not.
     """
-    cols = _target_columns(model, query, data)
+    cols, true_false = _target_columns(model, query, data)
     device = torch.device(device) if device is not None else model._default_device()
     correct, total, loss_sum = 0, 0, 0.0
     with eval_mode(model), torch.no_grad():
         for start in range(0, len(data), batch_size):
             rows = torch.arange(start, min(start + batch_size, len(data)))
             inputs = data.batch(rows, device)
-            logp = model.log_prob(query, **inputs)  # type: ignore[arg-type]
+            logp = _observed(model.log_prob(query, **inputs), len(rows), true_false)  # type: ignore[arg-type]
             target = torch.zeros(len(rows), dtype=torch.long) if cols is None else cols[rows]
             target = target.to(logp.device)
             loss_sum += float(-logp.gather(1, target[:, None]).sum())
-            if cols is None:  # the query itself is observed: "correct" when it is more likely than not
-                correct += int((logp[:, 0] > math.log(0.5)).sum())
+            if cols is None or true_false:  # "correct" when the observed truth value is more likely than not
+                correct += int((logp.gather(1, target[:, None])[:, 0] > math.log(0.5)).sum())
             else:
-                pred = model.predict(query, **inputs)  # type: ignore[arg-type]
+                pred = model.predict(query, **inputs).expand(len(rows))  # type: ignore[arg-type]
                 correct += int((pred == target).sum())
             total += len(rows)
     return {"accuracy": correct / max(total, 1), "loss": loss_sum / max(total, 1)}
@@ -202,7 +260,7 @@ def fit(
     if device is not None:
         model.to(device)
     dev = torch.device(device) if device is not None else model._default_device()
-    cols = _target_columns(model, query, train)
+    cols, true_false = _target_columns(model, query, train)
     if optimizer is None:
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
@@ -231,7 +289,11 @@ def fit(
                 rows = perm[start : start + batch_size]
                 inputs = train.batch(rows, dev)
                 target = torch.zeros(len(rows), dtype=torch.long) if cols is None else cols[rows]
-                logp = model.answer_log_probs(query, inputs, target)
+                # (the log-space redo of semiring "auto" watches the observed answers; for a
+                # query observed false that is the query's column too: both need it exact)
+                watched = None if true_false or not inputs else target  # no inputs: one row for the batch
+                logp = model.answer_log_probs(query, inputs, watched)
+                logp = _observed(logp, len(rows), true_false)
                 nll = -logp.gather(1, target.to(logp.device)[:, None])[:, 0]
                 # An observed answer with probability exactly 0 (a saturated float32
                 # softmax rules out every proof) has no gradient to give: it is left
