@@ -222,3 +222,19 @@ def test_cli_prints_the_answers_problog_prints(text: str, tmp_path, capsys):
     assert {k.strip() for k in theirs} == set(ours)
     for k, v in theirs.items():
         assert float(ours[k.strip()]) == pytest.approx(float(v), abs=1e-6)
+
+
+def test_foldl_over_an_unbound_list_is_a_call_mode_error_located_in_the_library():
+    text = ":- use_module(library(apply)).\nq(S) :- foldl(plus, L, 0, S).\nquery(q(_))."
+    with pytest.raises(CallModeError) as e:
+        plait.Program.from_string(text).query()
+    assert "plus/3: at least two arguments must be bound" in e.value.message
+    assert e.value.render().startswith("library(apply):")
+
+
+def test_select_uniform_over_an_unbound_list_is_a_call_mode_error():
+    text = ":- use_module(library(lists)).\nq(X) :- select_uniform(u, L, X, _).\nquery(q(_))."
+    with pytest.raises(CallModeError) as e:
+        plait.Program.from_string(text).query()
+    assert "length/2: the list is partial and the length unbound" in e.value.message
+    assert "bind the length or the list" in (e.value.hint or "")
