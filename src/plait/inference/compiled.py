@@ -16,7 +16,7 @@ from ..ground.ground_program import GroundProgram, NeuralSource
 from ..logic.cycles import break_cycles
 from ..logic.lineage import build_lineage
 from ..syntax.printing import format_term
-from ..syntax.terms import Term
+from ..syntax.terms import Term, term_vars
 from .evaluate import answers
 from .mpe import MpeCircuit, build_mpe_circuit
 from .options import InferenceOptions
@@ -167,8 +167,18 @@ class CompiledQuery(torch.nn.Module):
 
 
 def query_name(term: Term, negated: bool = False) -> str:
-    """How an answer is keyed in results: the atom as ProbLog writes it, ``\\+`` in front if negated."""
-    return ("\\+" if negated else "") + format_term(term)
+    """How an answer is keyed in results: the atom as ProbLog 2.3 writes it, ``\\+`` in front if negated.
+
+    ProbLog numbers the n variables of an answer after its own n call arguments,
+    X{n+1}, ..., X{2n} by first occurrence; writing them the same way lets outputs be
+    compared line by line.
+
+    >>> from plait.syntax.parser import parse_term
+    >>> query_name(parse_term("q(A, f(B), A)"))
+    'q(X3,f(X4),X3)'
+    """
+    vs = term_vars(term)
+    return ("\\+" if negated else "") + format_term(term, {v: f"X{len(vs) + 1 + i}" for i, v in enumerate(vs)})
 
 
 def compile_ground_program(program: GroundProgram, options: InferenceOptions | None = None) -> CompiledQuery:
