@@ -13,6 +13,7 @@ from .circuit.semiring import BOOLEAN, LOG_PROBABILITY, MAX_PRODUCT, PROBABILITY
 from .compiled import CompiledQuery
 from .errors import (
     CallModeError,
+    CompilationBudgetError,
     CompilationError,
     GroundingError,
     GroundingLimitError,
@@ -72,6 +73,7 @@ __all__ = [
     "NonStratifiedError",
     "GroundingLimitError",
     "CompilationError",
+    "CompilationBudgetError",
     "InferenceError",
     "InconsistentEvidenceError",
     "NeuralError",

@@ -9,7 +9,7 @@ from pysdd.sdd import SddNode
 
 from .circuit.layered import from_sdd
 from .circuit.semiring import LOG_PROBABILITY, PROBABILITY, Semiring, get_semiring, safe_log
-from .compile.sdd import SddCompilation, compile_sdd
+from .compile.sdd import DEFAULT_MAX_SDD_SIZE, SddCompilation, compile_sdd
 from .compile.variables import VariableMap, choice_weights
 from .errors import InconsistentEvidenceError, InferenceError
 from .ground.ground_program import GroundProgram, NeuralSource
@@ -163,6 +163,7 @@ def compile_ground_program(
     backend: str = "layered",
     cycles: str = "break",
     strategy: str = "auto",
+    max_sdd_size: int | None = DEFAULT_MAX_SDD_SIZE,
 ) -> CompiledQuery:
     """Lineage -> SDD -> tensor circuit.
 
@@ -170,6 +171,8 @@ def compile_ground_program(
     positive recursion is compiled: ``"break"`` (cycle breaking, as ProbLog) or
     ``"tp"`` (TP-compilation, a fixpoint on SDDs). Both are exact. ``strategy`` is
     the SDD vtree strategy (see :func:`plait.compile.sdd.compile_sdd`).
+    ``max_sdd_size`` bounds the SDDs in elements (``None``: unbounded); past it a
+    :class:`~plait.errors.CompilationBudgetError` names the queries.
     """
     if backend not in BACKENDS:
         raise InferenceError(f"unknown backend {backend!r}", hint=f"choose one of {', '.join(BACKENDS)}")
@@ -179,7 +182,7 @@ def compile_ground_program(
     if cycles == "break" and any(c.cyclic for c in lineage.components):
         program = break_cycles(program)
         lineage = build_lineage(program)
-    comp = compile_sdd(lineage, strategy=strategy)
+    comp = compile_sdd(lineage, strategy=strategy, max_size=max_sdd_size)
     mgr = comp.manager
     evidence = mgr.true()
     has_evidence = bool(program.evidence)
@@ -187,6 +190,7 @@ def compile_ground_program(
         lit = ev.literal
         node = mgr.true() if lit is None else comp.literal(lit)
         evidence = evidence & (node if ev.value else ~node)
+        comp.check_budget(program, f"the evidence {format_term(ev.term)}")
     roots = []
     queries = []
     for q in program.queries:
@@ -195,6 +199,7 @@ def compile_ground_program(
         if q.negated:
             node = ~node
         roots.append(node & evidence if has_evidence else node)
+        comp.check_budget(program, f"the query {format_term(q.term)} with the evidence")
         queries.append((q.term, q.negated))
     if has_evidence:
         roots.append(evidence)

@@ -22,6 +22,7 @@ __all__ = [
     "NonStratifiedError",
     "GroundingLimitError",
     "CompilationError",
+    "CompilationBudgetError",
     "InferenceError",
     "InconsistentEvidenceError",
     "NeuralError",
@@ -141,6 +142,10 @@ class GroundingLimitError(GroundingError):
 
 class CompilationError(PlaitError):
     """Knowledge compilation failed (e.g. ran out of a size budget)."""
+
+
+class CompilationBudgetError(CompilationError):
+    """The SDDs outgrew the size budget (``max_sdd_size``) before compilation finished."""
 
 
 class InferenceError(PlaitError):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from .compile.sdd import DEFAULT_MAX_SDD_SIZE
 from .compiled import CompiledQuery, compile_ground_program
 from .errors import PlaitError, ProgramError
 from .ground.database import ClauseDB, build_database
@@ -66,14 +67,18 @@ class Program:
         dtype: torch.dtype = torch.float64,
         backend: str = "layered",
         cycles: str = "break",
+        max_sdd_size: int | None = DEFAULT_MAX_SDD_SIZE,
     ) -> CompiledQuery:
         """Ground and compile once; evaluate the result as often as you like.
 
         ``backend``: ``"layered"`` (plait's circuit evaluator, all semirings) or
         ``"klay"`` (needs ``pip install 'plait[klay]'``; probability and log only).
         ``cycles``: ``"break"`` (cycle breaking) or ``"tp"`` (TP-compilation).
+        ``max_sdd_size``: a budget for the compiled SDDs in elements (``None``: none);
+        past it :class:`~plait.errors.CompilationBudgetError` is raised instead of
+        running out of memory.
         """
-        return compile_ground_program(self.ground(queries), dtype, backend, cycles)
+        return compile_ground_program(self.ground(queries), dtype, backend, cycles, max_sdd_size=max_sdd_size)
 
     def query(
         self,
@@ -81,12 +86,14 @@ class Program:
         dtype: torch.dtype = torch.float64,
         backend: str = "layered",
         semiring: str = "log",
+        max_sdd_size: int | None = DEFAULT_MAX_SDD_SIZE,
     ) -> dict[str, torch.Tensor]:
         """Probabilities of the queries (given the program's evidence), keyed by atom as ProbLog writes it.
 
-        ``semiring`` is ``"log"`` (default: no underflow) or ``"probability"``.
+        ``semiring`` is ``"log"`` (default: no underflow) or ``"probability"``;
+        ``max_sdd_size`` as in :meth:`compile`.
         """
-        compiled = self.compile(queries, dtype, backend)
+        compiled = self.compile(queries, dtype, backend, max_sdd_size=max_sdd_size)
         return compiled.as_dict(compiled(semiring=semiring))
 
     def check(self) -> GroundProgram:
