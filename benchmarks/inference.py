@@ -6,8 +6,10 @@ Two parts, both written to one Markdown report (default ``docs/benchmarks.md``):
 (a) the ProbLog conformance corpus: every ``*.pl`` in ``shared/conformance/problog/``
     (a sibling of the repository; ``--corpus`` overrides it);
 (b) scaling families generated as program text: probabilistic reachability on an
-    acyclic n x n grid, the same on a grid with edges both ways (cyclic), and the
-    smokers/friends program for n people.
+    acyclic n x n grid, the same on a grid with edges both ways (cyclic), the
+    smokers/friends program for n people, the program of issue 7 with n evidence
+    atoms, and random programs (the test suite's generator plus annotated
+    disjunctions, body-computed probabilities and evidence; n is the seed).
 
 Every (system, program) pair runs in a fresh ``sys.executable`` subprocess with a
 time limit, so a hang or crash of either system is recorded rather than fatal.
@@ -1164,7 +1166,8 @@ def main(argv: list[str] | None = None) -> int:
         "--max-n",
         type=int,
         default=None,
-        help="largest n for every family (default: grow until both systems time out; caps grid 30, smokers 200)",
+        help="largest n for every family (default: grow until both systems time out; caps grid 30, smokers 200, "
+        "issue7 12, random 39)",
     )
     ap.add_argument(
         "--families",
