@@ -190,7 +190,7 @@ def compile_ground_program(
         lit = ev.literal
         node = mgr.true() if lit is None else comp.literal(lit)
         evidence = evidence & (node if ev.value else ~node)
-        comp.check_budget(program, f"the evidence {format_term(ev.term)}")
+        comp.check_budget(program, "the evidence {}", ev.term)
     roots = []
     queries = []
     for q in program.queries:
@@ -199,7 +199,7 @@ def compile_ground_program(
         if q.negated:
             node = ~node
         roots.append(node & evidence if has_evidence else node)
-        comp.check_budget(program, f"the query {format_term(q.term)} with the evidence")
+        comp.check_budget(program, "the query {} with the evidence", q.term)
         queries.append((q.term, q.negated))
     if has_evidence:
         roots.append(evidence)

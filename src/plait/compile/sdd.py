@@ -19,6 +19,7 @@ from ..errors import CompilationBudgetError, CompilationError
 from ..ground.ground_program import DERIVED, GroundProgram
 from ..logic.lineage import Lineage
 from ..syntax.printing import format_term
+from ..syntax.terms import Term
 from .order import ORDERS, variable_order
 from .variables import VariableMap, assign_variables
 
@@ -43,10 +44,13 @@ class SddCompilation:
         node = self.lit_sdd[abs(lit)]
         return node if lit > 0 else ~node
 
-    def check_budget(self, program: GroundProgram, what: str) -> None:
-        """Raise :class:`~plait.errors.CompilationBudgetError` if the SDDs have grown past the budget."""
+    def check_budget(self, program: GroundProgram, what: str, term: Term | None = None) -> None:
+        """Raise :class:`~plait.errors.CompilationBudgetError` if the SDDs have grown past the budget.
+
+        ``what`` names the step; ``{}`` in it is replaced by ``term`` (printed only for the error).
+        """
         if self.max_size is not None and self.manager.size() > self.max_size:
-            raise budget_error(program, what, self.max_size)
+            raise budget_error(program, what.format(format_term(term)) if term is not None else what, self.max_size)
 
 
 def budget_error(program: GroundProgram, what: str, max_size: int) -> CompilationBudgetError:
