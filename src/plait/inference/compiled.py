@@ -182,7 +182,7 @@ def query_name(term: Term, negated: bool = False) -> str:
 
 
 def compile_ground_program(program: GroundProgram, options: InferenceOptions | None = None) -> CompiledQuery:
-    """Lineage -> SDD -> tensor circuit, as ``options`` say (backend, cycles, vtree strategy, dtype).
+    """Lineage -> SDD -> tensor circuit, as ``options`` say (backend, cycles, vtree strategy, dtype, budget).
 
     ``cycles="break"`` compiles positive recursion by cycle breaking (as ProbLog),
     ``"tp"`` by TP-compilation (a fixpoint on SDDs); both are exact.
@@ -193,7 +193,7 @@ def compile_ground_program(program: GroundProgram, options: InferenceOptions | N
     if cycles == "break" and any(c.cyclic for c in lineage.components):
         program = break_cycles(program)
         lineage = build_lineage(program)
-    comp = compile_sdd(lineage, strategy=strategy)
+    comp = compile_sdd(lineage, strategy=strategy, max_size=options.max_sdd_size)
     mgr = comp.manager
     evidence = mgr.true()
     has_evidence = bool(program.evidence)
@@ -201,6 +201,7 @@ def compile_ground_program(program: GroundProgram, options: InferenceOptions | N
         lit = ev.literal
         node = mgr.true() if lit is None else comp.literal(lit)
         evidence = evidence & (node if ev.value else ~node)
+        comp.check_budget(program, "the evidence {}", ev.term)
     roots = []
     queries = []
     for q in program.queries:
@@ -209,6 +210,7 @@ def compile_ground_program(program: GroundProgram, options: InferenceOptions | N
         if q.negated:
             node = ~node
         roots.append(node & evidence if has_evidence else node)
+        comp.check_budget(program, "the query {} with the evidence", q.term)
         queries.append((q.term, q.negated))
     if has_evidence:
         roots.append(evidence)
