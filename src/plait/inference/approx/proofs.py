@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from ...errors import InferenceError
 from ...ground.ground_program import CHOICE, COIN, GroundProgram
 
-__all__ = ["Choices", "relevant_choices", "Supports", "Var", "Assign", "MAX_SUPPORTS"]
+__all__ = ["Choices", "relevant_choices", "Supports", "Var", "Assign", "MAX_SUPPORTS", "TooManyProofsError"]
 
 # the number of minimal supports one atom may have before the search gives up
 MAX_SUPPORTS = 100_000
@@ -29,6 +29,10 @@ MAX_SUPPORTS = 100_000
 # a choice: ("c", coin node id) or ("g", AD group index); a value: True/False, or a head index (-1: none)
 Var = tuple[str, int]
 Assign = frozenset[tuple[Var, object]]
+
+
+class TooManyProofsError(InferenceError):
+    """A literal has more minimal proofs than the enumeration's limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +79,9 @@ class Supports:
     [0.3, 0.6]
     """
 
-    def __init__(self, gp: GroundProgram) -> None:
+    def __init__(self, gp: GroundProgram, limit: int = MAX_SUPPORTS) -> None:
         self.gp = gp
+        self.limit = limit  # the most minimal supports one literal may have (TooManyProofsError past it)
         self.used = dict(relevant_choices(gp).groups)
         self.memo: dict[int, list[Assign]] = {}
 
@@ -119,44 +124,48 @@ class Supports:
         bodies = [self._all(body) for body in node.bodies]
         blockers = [self._any([-x for x in body]) for body in node.neg_bodies]
         if positive:  # some body certainly true, every negative body certainly false
-            return _product([_union(bodies), *blockers])
+            return self._product([self._union(bodies), *blockers])
         # every body certainly false, or some negative body certainly true
-        refuted = _product([self._any([-x for x in body]) for body in node.bodies])
-        return _minimal(refuted + _union([self._all(body) for body in node.neg_bodies]))
+        refuted = self._product([self._any([-x for x in body]) for body in node.bodies])
+        return self._minimal(refuted + self._union([self._all(body) for body in node.neg_bodies]))
 
     def _all(self, body: tuple[int, ...]) -> list[Assign]:
-        return _product([self.supports(x) for x in body])
+        return self._product([self.supports(x) for x in body])
 
     def _any(self, lits: list[int]) -> list[Assign]:
-        return _union([self.supports(x) for x in lits])
+        return self._union([self.supports(x) for x in lits])
+
+    def _minimal(self, sets: list[Assign]) -> list[Assign]:
+        """Drop duplicates and the assignments that contain another one."""
+        unique = set(sets)
+        # minimising is quadratic: refuse hopeless inputs before starting
+        if len(unique) > 4 * self.limit:
+            self._too_many()
+        out: list[Assign] = []
+        for s in sorted(unique, key=len):
+            if not any(t <= s for t in out):
+                out.append(s)
+        if len(out) > self.limit:
+            self._too_many()
+        return out
+
+    def _too_many(self) -> None:
+        raise TooManyProofsError(
+            f"a query has more than {self.limit} minimal proofs, too many to enumerate",
+            hint="ask a more specific query, use method='sample', or compute its probability exactly",
+        )
+
+    def _union(self, alternatives: list[list[Assign]]) -> list[Assign]:
+        return self._minimal([s for alt in alternatives for s in alt])
+
+    def _product(self, factors: list[list[Assign]]) -> list[Assign]:
+        acc: list[Assign] = [frozenset()]
+        for f in factors:
+            acc = self._minimal([a | b for a in acc for b in f if _consistent(a | b)])
+            if not acc:
+                break
+        return acc
 
 
 def _consistent(a: Assign) -> bool:
     return len({v for v, _ in a}) == len(a)
-
-
-def _minimal(sets: list[Assign]) -> list[Assign]:
-    """Drop duplicates and the assignments that contain another one."""
-    out: list[Assign] = []
-    for s in sorted(set(sets), key=len):
-        if not any(t <= s for t in out):
-            out.append(s)
-    if len(out) > MAX_SUPPORTS:
-        raise InferenceError(
-            f"a query has more than {MAX_SUPPORTS} minimal proofs, too many to enumerate",
-            hint="ask a more specific query, use method='sample', or compute its probability exactly",
-        )
-    return out
-
-
-def _union(alternatives: list[list[Assign]]) -> list[Assign]:
-    return _minimal([s for alt in alternatives for s in alt])
-
-
-def _product(factors: list[list[Assign]]) -> list[Assign]:
-    acc: list[Assign] = [frozenset()]
-    for f in factors:
-        acc = _minimal([a | b for a in acc for b in f if _consistent(a | b)])
-        if not acc:
-            break
-    return acc

@@ -207,4 +207,5 @@ def wilson_interval(hits: int, n: int, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # the interval contains p; rounding would leave 1.0 (or 0.0) just outside it at all (or no) hits
+    return max(0.0, min(centre - half, p)), min(1.0, max(centre + half, p))

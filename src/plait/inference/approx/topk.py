@@ -9,7 +9,9 @@ evaluated exactly: it becomes a small ground program (one rule per proof over
 the original choices) compiled with the ordinary compilation pipeline.
 
 The same applied to ``\\+q`` gives an upper bound ``1 - P(top-k refutations of q)``:
-the two bound the exact answer from both sides and meet as k grows.
+the two bound the exact answer from both sides and meet as k grows. Refutations
+(cuts, for reachability) can be far more numerous than proofs, so the upper bound
+is only computed while they stay under :data:`REFUTATION_LIMIT` (else it is 1).
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from ...logic.lineage import build_lineage
 from ...syntax.terms import Struct
 from ..compiled import compile_ground_program
 from ..options import InferenceOptions
-from .proofs import Assign, Supports
+from .proofs import Assign, Supports, TooManyProofsError
 
-__all__ = ["TopK", "top_k_bounds"]
+__all__ = ["TopK", "top_k_bounds", "REFUTATION_LIMIT"]
+
+# the upper bound is cheap only while a query's refutations are few; past this many it is left at 1
+REFUTATION_LIMIT = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +55,22 @@ def top_k_bounds(gp: GroundProgram, k: int, upper: bool = False) -> list[TopK]:
     if any(c.cyclic for c in build_lineage(gp).components):
         gp = break_cycles(gp)  # proofs are read off the acyclic program, as ProbLog's explain does
     sup = Supports(gp)
+    refuter = Supports(gp, limit=REFUTATION_LIMIT)
     chosen: list[list[Assign]] = []
     totals: list[int] = []
     best: list[float] = []
     for q in gp.queries:
         for sign in (1, -1) if upper else (1,):
             if q.literal is None or q.literal == 0:
-                holds = (q.literal is None) != q.negated != (sign < 0)
+                holds = ((q.literal is None) != q.negated) == (sign > 0)
                 found = [frozenset()] if holds else []
+            elif sign > 0:
+                found = sup.supports(-q.literal if q.negated else q.literal)
             else:
-                found = sup.supports(sign * (-q.literal if q.negated else q.literal))
+                try:
+                    found = refuter.supports(q.literal if q.negated else -q.literal)
+                except TooManyProofsError:
+                    found = []  # no refutation used: the trivial upper bound 1
             ranked = sorted(found, key=lambda a: (-sup.probability(a), len(a), sorted(map(repr, a))))
             chosen.append(ranked[:k])
             totals.append(len(found))
