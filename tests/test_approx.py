@@ -6,6 +6,8 @@ test_conformance.py) and brute force over all worlds.
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import itertools
 import math
 import random
@@ -219,3 +221,15 @@ def test_methods_refuse_what_they_cannot_approximate():
         plait.Program.from_string("0.4::a. 0.5::b. q :- a. evidence(b). query(q).").query(method="topk")
     with pytest.raises(InferenceError, match="unknown inference option samplez"):
         prog.query(method="sample", samplez=10)
+
+
+@pytest.mark.parametrize("module", ["", ".proofs", ".topk", ".sampling"])
+def test_docstring_examples_run(module: str):
+    mod = importlib.import_module(f"plait.inference.approx{module}")
+    result = doctest.testmod(mod)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_program_estimate_needs_an_approximate_method():
+    with pytest.raises(InferenceError, match="method 'exact' is not an approximation"):
+        plait.Program.from_string("0.5::a. query(a).").estimate()
