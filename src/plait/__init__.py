@@ -30,6 +30,7 @@ from .errors import (
 )
 from .ground.engine import Limits
 from .inference import CompiledQuery, InferenceOptions
+from .inference.approx import Estimate
 from .modes.dt import Strategy, dt
 from .modes.explain import Proof, QueryProofs, proofs
 from .modes.lfi import LearnedProgram, lfi, read_examples
@@ -49,6 +50,7 @@ __all__ = [
     "Program",
     "CompiledQuery",
     "InferenceOptions",
+    "Estimate",
     "Model",
     "Template",
     "to_python",

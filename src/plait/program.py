@@ -11,6 +11,7 @@ from .ground.database import ClauseDB, build_database
 from .ground.engine import Limits, ground_program
 from .ground.ground_program import GroundProgram
 from .inference import CompiledQuery, InferenceOptions, compile_ground_program, program_answers, query_probability
+from .inference.approx import Estimate, estimate
 from .syntax.ast import ProgramAST
 from .syntax.parser import parse_program, parse_term
 from .syntax.source import read_source
@@ -80,6 +81,19 @@ class Program:
         """
         options = (options or InferenceOptions()).replace(**changes)
         return program_answers(self.ground(queries), options)
+
+    def estimate(
+        self, queries: str | Term | list[str | Term] | None = None, options: InferenceOptions | None = None, **changes
+    ) -> dict[str, Estimate]:
+        """Approximate answers with their intervals (``method="sample"`` or ``"topk"``), keyed as :meth:`query`.
+
+        >>> p = Program.from_string("0.6::a. 0.3::b. q :- a. q :- b. query(q).")
+        >>> e = p.estimate(method="topk", k=1)["q"]
+        >>> round(e.low, 2), round(e.high, 2)
+        (0.6, 0.72)
+        """
+        options = (options or InferenceOptions()).replace(**changes)
+        return estimate(self.ground(queries), options)
 
     def check(self) -> GroundProgram:
         """Parse and ground (raising the first problem found) without evaluating."""

@@ -10,12 +10,13 @@ explanations and the modes all go through this package:
 - evaluate.py: conditioning on evidence through the semiring, and the automatic
   log-space fallback (:class:`AutoLogSpace`);
 - mpe.py: the explanation circuit (most probable worlds, possibilistic max-min);
-- fuzzy.py: t-norm semantics, evaluated on the ground program's rules.
+- fuzzy.py: t-norm semantics, evaluated on the ground program's rules;
+- approx/: approximate inference (top-k proofs, Monte Carlo sampling).
 
 It sits above ``compile/`` and ``circuit/`` and below ``nn/``, ``modes/`` and ``cli/``.
 """
 
-from . import fuzzy
+from . import approx, fuzzy
 from .answer import program_answers
 from .compiled import CompiledQuery, compile_ground_program, query_name, query_probability
 from .evaluate import AutoLogSpace, answers
@@ -31,6 +32,7 @@ __all__ = [
     "query_name",
     "program_answers",
     "fuzzy",
+    "approx",
     "AutoLogSpace",
     "answers",
     "MpeCircuit",

@@ -6,6 +6,7 @@ import torch
 
 from ..circuit.semiring import get_semiring
 from ..ground.ground_program import GroundProgram
+from .approx import approximate_answers
 from .compiled import compile_ground_program, query_name
 from .evaluate import AutoLogSpace
 from .fuzzy import truth_values
@@ -17,7 +18,8 @@ __all__ = ["program_answers"]
 def program_answers(program: GroundProgram, options: InferenceOptions) -> dict[str, torch.Tensor]:
     """The answers of a ground program's queries under ``options``, keyed by atom.
 
-    The semiring's ``form`` decides the route: ``"ground"`` semirings (fuzzy t-norms) are
+    ``options.method`` other than ``"exact"`` goes to :mod:`plait.inference.approx`.
+    Otherwise the semiring's ``form`` decides the route: ``"ground"`` semirings (fuzzy t-norms) are
     evaluated on the rules themselves, all others on the compiled circuit.
 
     >>> import plait
@@ -25,6 +27,8 @@ def program_answers(program: GroundProgram, options: InferenceOptions) -> dict[s
     >>> float(program_answers(gp, InferenceOptions())["a"])
     0.4
     """
+    if options.method != "exact":
+        return approximate_answers(program, options)
     if options.semiring != AUTO and get_semiring(options.semiring).form == "ground":
         values = truth_values(program, get_semiring(options.semiring), dtype=options.dtype)[0]
         return {query_name(q.term, q.negated): values[i] for i, q in enumerate(program.queries)}

@@ -16,10 +16,11 @@ from ..circuit.semiring import SEMIRINGS, Semiring
 from ..compile.sdd import DEFAULT_MAX_SDD_SIZE
 from ..errors import InferenceError
 
-__all__ = ["InferenceOptions", "BACKENDS", "CYCLE_METHODS", "AUTO"]
+__all__ = ["InferenceOptions", "BACKENDS", "CYCLE_METHODS", "METHODS", "AUTO"]
 
 BACKENDS = ("layered", "klay")
 CYCLE_METHODS = ("break", "tp")
+METHODS = ("exact", "topk", "sample")
 # linear space first, log space for a template once a watched answer underflows to 0
 AUTO = "auto"
 
@@ -38,6 +39,9 @@ class InferenceOptions:
     - ``dtype``: the circuit's floating point type.
     - ``max_sdd_size``: a budget for the compiled SDDs in elements (``None``: none); past it a
       :class:`~plait.errors.CompilationBudgetError` names the queries, instead of running out of memory.
+    - ``method``: ``"exact"`` (knowledge compilation), ``"topk"`` (a lower bound from each query's
+      ``k`` most probable proofs) or ``"sample"`` (a Monte Carlo estimate from ``samples`` worlds
+      drawn with ``seed``; ``None``: a fresh seed); see :mod:`plait.inference.approx`.
 
     >>> opts = InferenceOptions(semiring="probability")
     >>> opts.replace(cycles="tp").cycles
@@ -50,9 +54,20 @@ class InferenceOptions:
     strategy: str = "auto"
     dtype: torch.dtype = torch.float64
     max_sdd_size: int | None = DEFAULT_MAX_SDD_SIZE
+    method: str = "exact"
+    k: int = 10
+    samples: int = 10_000
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         _check("backend", self.backend, BACKENDS)
+        _check("method", self.method, METHODS)
+        _positive("k", self.k, "the number of proofs per query, e.g. k=10")
+        _positive("samples", self.samples, "the number of worlds to draw, e.g. samples=10_000")
+        if self.seed is not None and (not isinstance(self.seed, int) or isinstance(self.seed, bool)):
+            raise InferenceError(
+                f"seed must be an integer or None, not {self.seed!r}", hint="e.g. seed=0 for a reproducible draw"
+            )
         _check("cycles", self.cycles, CYCLE_METHODS)
         if isinstance(self.semiring, str):
             _check("semiring", self.semiring, (AUTO, *SEMIRINGS))
@@ -76,6 +91,11 @@ class InferenceOptions:
                 hint=f"the options are {', '.join(sorted(known))}",
             )
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _positive(what: str, value: object, hint: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise InferenceError(f"{what} must be a positive integer, not {value!r}", hint=hint)
 
 
 def _check(what: str, value: object, allowed: tuple[str, ...]) -> None:

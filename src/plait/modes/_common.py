@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
-from ..ground.ground_program import CHOICE, COIN, GroundProgram, GroundQuery
+from ..ground.ground_program import GroundProgram, GroundQuery
 from ..inference import CompiledQuery, compile_ground_program
+from ..inference.approx.proofs import Choices, relevant_choices
 from ..program import Program
 from ..syntax.printing import format_term
 from ..syntax.terms import Struct
@@ -21,40 +20,6 @@ _TRUE_QUERY = GroundQuery(Struct("$evidence"), None)
 def as_program(program: Program | str) -> Program:
     """``program`` itself, or the program written in the string."""
     return program if isinstance(program, Program) else Program.from_string(program)
-
-
-@dataclass(frozen=True, slots=True)
-class Choices:
-    """The probabilistic choices that the queries and the evidence depend on.
-
-    ``coins``: node ids of probabilistic facts (and rule instances).
-    ``groups``: for each AD group used, its index and the head indices that the
-    program uses; the other heads and "no head" form one outcome, as in ProbLog.
-    """
-
-    coins: tuple[int, ...]
-    groups: tuple[tuple[int, tuple[int, ...]], ...]
-
-
-def relevant_choices(gp: GroundProgram) -> Choices:
-    """The coins and AD heads reachable from the queries and the evidence (grounding may leave dead ones)."""
-    seen: set[int] = set()
-    stack = [abs(q.literal) for q in gp.queries if q.literal] + [abs(e.literal) for e in gp.evidence if e.literal]
-    while stack:
-        nid = stack.pop()
-        if nid in seen:
-            continue
-        seen.add(nid)
-        node = gp.nodes[nid]
-        for body in list(node.bodies) + list(node.neg_bodies):
-            stack.extend(abs(x) for x in body)
-    coins = tuple(sorted(n for n in seen if gp.nodes[n].kind == COIN))
-    heads: dict[int, set[int]] = {}
-    for n in seen:
-        node = gp.nodes[n]
-        if node.kind == CHOICE:
-            heads.setdefault(node.group, set()).add(node.index)
-    return Choices(coins, tuple((g, tuple(sorted(h))) for g, h in sorted(heads.items())))
 
 
 def compile_with_evidence_root(gp: GroundProgram) -> CompiledQuery:

@@ -21,22 +21,14 @@ import heapq
 import math
 from dataclasses import dataclass
 
-from ..errors import InferenceError
-from ..ground.ground_program import CHOICE, COIN, GroundProgram
+from ..inference.approx.proofs import MAX_SUPPORTS, Assign, Supports, Var
 from ..logic.cycles import break_cycles
 from ..logic.lineage import build_lineage
 from ..program import Program
 from ..syntax.printing import format_term
-from ._common import as_program, relevant_choices
+from ._common import as_program
 
 __all__ = ["Proof", "QueryProofs", "proofs", "MAX_SUPPORTS"]
-
-# the number of minimal supports one atom may have before the search gives up
-MAX_SUPPORTS = 100_000
-
-# a choice: ("c", coin node id) or ("g", AD group index); a value: True/False, or a head index (-1: none)
-Var = tuple[str, int]
-Assign = frozenset[tuple[Var, object]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,29 +76,7 @@ def proofs(program: Program | str) -> list[QueryProofs]:
     return [_Explainer(gp).proofs(i) for i in range(len(gp.queries))]
 
 
-class _Explainer:
-    def __init__(self, gp: GroundProgram) -> None:
-        self.gp = gp
-        rel = relevant_choices(gp)
-        self.used = dict(rel.groups)
-        self.memo: dict[int, list[Assign]] = {}
-
-    # -- weights and names of the choices
-    def weight(self, var: Var, value: object) -> float:
-        kind, i = var
-        if kind == "c":
-            p = self.gp.nodes[i].prob
-            return p if value else 1 - p
-        probs = self.gp.groups[i].probs
-        if value == -1:
-            return max(0.0, 1.0 - sum(probs[h] for h in self.used.get(i, ())))
-        return probs[value]  # type: ignore[index]
-
-    def outcomes(self, var: Var) -> list[object]:
-        if var[0] == "c":
-            return [True, False]
-        return [*self.used.get(var[1], ()), -1]
-
+class _Explainer(Supports):
     def literals(self, assign: Assign) -> tuple[str, ...]:
         out: list[tuple[int, str]] = []
         for (kind, i), value in assign:
@@ -120,36 +90,6 @@ class _Explainer:
             else:
                 out.append((node_of.get(value, 0), format_term(group.labels[value])))  # type: ignore[index]
         return tuple(text for _, text in sorted(out))
-
-    # -- supports: the minimal assignments that make a literal certainly true
-    def supports(self, lit: int) -> list[Assign]:
-        if lit not in self.memo:
-            self.memo[lit] = self._supports(lit)
-        return self.memo[lit]
-
-    def _supports(self, lit: int) -> list[Assign]:
-        node = self.gp.nodes[abs(lit)]
-        positive = lit > 0
-        if node.kind == COIN:
-            return [frozenset({(("c", abs(lit)), positive)})]
-        if node.kind == CHOICE:
-            var = ("g", node.group)
-            if positive:
-                return [frozenset({(var, node.index)})]
-            return [frozenset({(var, o)}) for o in self.outcomes(var) if o != node.index]
-        bodies = [self._all(body) for body in node.bodies]
-        blockers = [self._any([-x for x in body]) for body in node.neg_bodies]
-        if positive:  # some body certainly true, every negative body certainly false
-            return _product([_union(bodies), *blockers])
-        # every body certainly false, or some negative body certainly true
-        refuted = _product([self._any([-x for x in body]) for body in node.bodies])
-        return _minimal(refuted + _union([self._all(body) for body in node.neg_bodies]))
-
-    def _all(self, body: tuple[int, ...]) -> list[Assign]:
-        return _product([self.supports(x) for x in body])
-
-    def _any(self, lits: list[int]) -> list[Assign]:
-        return _union([self.supports(x) for x in lits])
 
     # -- the greedy sequence of mutually exclusive best proofs
     def proofs(self, qi: int) -> QueryProofs:
@@ -166,11 +106,8 @@ class _Explainer:
             if best is None:
                 break
             found.append(dict(best))
-            proofs.append(Proof(self.literals(best), self._prob(best)))
+            proofs.append(Proof(self.literals(best), self.probability(best)))
         return QueryProofs(name, tuple(proofs))
-
-    def _prob(self, assign: Assign) -> float:
-        return math.prod(self.weight(v, o) for v, o in assign)
 
     def _best(self, supports: list[Assign], found: list[dict[Var, object]]) -> Assign | None:
         """The most probable assignment that contains a support and contradicts every proof in ``found``."""
@@ -178,7 +115,7 @@ class _Explainer:
         seen: set[Assign] = set()
         tick = 0
         for s in supports:
-            p = self._prob(s)
+            p = self.probability(s)
             if p > 0 and s not in seen:
                 seen.add(s)
                 heapq.heappush(heap, (-p, tick, s))
@@ -203,34 +140,3 @@ class _Explainer:
                         heapq.heappush(heap, (-p, tick, nxt))
                         tick += 1
         return None
-
-
-def _consistent(a: Assign) -> bool:
-    return len({v for v, _ in a}) == len(a)
-
-
-def _minimal(sets: list[Assign]) -> list[Assign]:
-    """Drop duplicates and the assignments that contain another one."""
-    out: list[Assign] = []
-    for s in sorted(set(sets), key=len):
-        if not any(t <= s for t in out):
-            out.append(s)
-    if len(out) > MAX_SUPPORTS:
-        raise InferenceError(
-            f"a query has more than {MAX_SUPPORTS} minimal proofs, too many to explain",
-            hint="explain a more specific query, or compute its probability with `plait query`",
-        )
-    return out
-
-
-def _union(alternatives: list[list[Assign]]) -> list[Assign]:
-    return _minimal([s for alt in alternatives for s in alt])
-
-
-def _product(factors: list[list[Assign]]) -> list[Assign]:
-    acc: list[Assign] = [frozenset()]
-    for f in factors:
-        acc = _minimal([a | b for a in acc for b in f if _consistent(a | b)])
-        if not acc:
-            break
-    return acc

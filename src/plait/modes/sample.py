@@ -17,6 +17,7 @@ import torch
 from ..circuit.semiring import BOOLEAN, LOG_PROBABILITY
 from ..errors import InconsistentEvidenceError, InferenceError
 from ..inference import CompiledQuery
+from ..inference.approx.sampling import draw_choices
 from ..program import Program
 from ._common import as_program, compile_with_evidence_root, world_weights
 
@@ -76,15 +77,9 @@ def sample(program: Program | str, n: int = 1, seed: int | None = None) -> list[
 
 def _draw(cq: CompiledQuery, batch: int, gen: torch.Generator) -> torch.Tensor:
     """``[batch, n_queries + 1]`` 0/1 root values of ``batch`` independent worlds (the last root: the evidence)."""
-    vm = cq.variables
-    facts = torch.tensor(vm.coin_probs, dtype=torch.float64)
-    coin_values = torch.rand(batch, len(vm.coin_probs), generator=gen, dtype=torch.float64) < facts
-    heads = []
-    for gid_pos in range(len(vm.group_ids)):
-        probs = torch.tensor(cq.ad_all_probs[gid_pos], dtype=torch.float64)
-        full = torch.cat([probs, (1 - probs.sum()).clamp_min(0).unsqueeze(0)])  # the last outcome: no head
-        idx = torch.multinomial(full, batch, replacement=True, generator=gen)
-        heads.append(torch.where(idx == len(probs), torch.full_like(idx, -1), idx))
+    facts = torch.tensor(cq.variables.coin_probs, dtype=torch.float64)
+    groups = [torch.tensor(probs, dtype=torch.float64) for probs in cq.ad_all_probs]
+    coin_values, heads = draw_choices(facts, groups, batch, gen)
     w = world_weights(cq, coin_values, heads)
     with torch.no_grad():
         return cq.circuit(w, BOOLEAN)
