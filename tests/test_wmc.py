@@ -123,3 +123,16 @@ def test_log_counting_does_not_underflow() -> None:
     assert float(got["q"]) == pytest.approx(0.5, abs=1e-9)
     with pytest.raises(InferenceError):
         plait.Program.from_string(text).query(semiring="probability")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_log_mode_counting_agrees_with_the_circuit(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library's log mode (used where a linear count is tiny), forced on every root."""
+    import plait.inference.wmc as wmc
+
+    monkeypatch.setattr(wmc, "_LINEAR_FLOOR", 2.0)
+    try:
+        gp = plait.Program.from_string(generate_program(seed)).ground()
+    except PlaitError:
+        return
+    _agree(gp, f"seed {seed}, log mode")
