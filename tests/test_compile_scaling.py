@@ -68,12 +68,13 @@ def test_grounding_order_keeps_an_ad_together_at_its_first_head() -> None:
     assert sorted(dfs) == [1, 2, 3, 4, 5]
 
 
-@pytest.mark.parametrize("order", ["grounding", "dfs"])
+@pytest.mark.parametrize("order", ["grounding", "dfs", "first-use"])
 @pytest.mark.parametrize("strategy", ["auto", "right", "balanced-minimize"])
 def test_orders_and_strategies_give_the_same_answers(order: str, strategy: str) -> None:
     g = plait.Program.from_string(ISSUE_PROGRAM).ground()
     comp = compile_sdd(build_lineage(g), strategy=strategy, order=order)
     assert comp.manager.var_count() == comp.variables.n_vars
+    assert sorted(variable_order(build_lineage(g), comp.variables, order)) == list(range(1, comp.variables.n_vars + 1))
     reference = compile_ground_program(g)().tolist()
     assert compile_ground_program(g, InferenceOptions(strategy=strategy))().tolist() == pytest.approx(
         reference, abs=1e-12
@@ -111,3 +112,19 @@ def test_unknown_order_is_an_error() -> None:
     g = plait.Program.from_string("0.5::a. query(a).").ground()
     with pytest.raises(plait.CompilationError, match="unknown variable order 'best'"):
         compile_sdd(build_lineage(g), order="best")
+
+
+def test_first_use_order_follows_the_rules_depth_first_through_cycle_copies() -> None:
+    """Each coin, then the coins of what its rule body needs, before the next body (as ProbLog grounds)."""
+    text = """0.3::stress(X) :- person(X). 0.2::influences(X,Y) :- friend(X,Y).
+    person(a). person(b). person(c). friend(b,a). friend(c,a). friend(a,c).
+    smokes(X) :- stress(X). smokes(X) :- influences(Y,X), smokes(Y). query(smokes(a))."""
+    g = plait.Program.from_string(text).ground()
+    from plait.logic.cycles import break_cycles
+
+    lin = build_lineage(break_cycles(g))
+    vm = assign_variables(lin.program, _used_leaves(lin))
+    name = {v: str(lin.program.nodes[nid].label) for nid, v in vm.node_var.items()}
+    got = [name[v - 1] for v in variable_order(lin, vm, "first-use")]
+    # influences(a,c) only closes the cycle a -> c -> a, which cycle breaking cuts
+    assert got == ["stress(a)", "influences(b,a)", "stress(b)", "influences(c,a)", "stress(c)"]

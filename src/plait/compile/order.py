@@ -12,6 +12,13 @@ orders from the program's structure:
   every coin had to be remembered until the choices came at the end.
 * ``"dfs"``: first use in a depth-first walk of the definitions from the
   queries and evidence (the classic BDD heuristic for circuits).
+* ``"first-use"``: the same walk, but a definition's bodies and each body's
+  atoms are taken in grounding order (node ids; a copy made by cycle breaking
+  counts as the atom it copies), so the variables come in the order in which
+  ProbLog's depth-first grounding meets them: a coin, then the coins of what its
+  rule's body needs, recursively. On smokers (n=20) this made the SDD 3 times
+  smaller than ``"grounding"`` (0.19 M against 0.56 M elements, right-linear
+  vtree) and smaller than ProbLog's (0.32 M); see docs/benchmarks.md. The default.
 
 >>> from plait import Program
 >>> from plait.logic.lineage import build_lineage
@@ -32,13 +39,15 @@ from .variables import VariableMap
 
 __all__ = ["ORDERS", "variable_order"]
 
-ORDERS = ("grounding", "dfs")
+ORDERS = ("grounding", "dfs", "first-use")
 
 
-def variable_order(lineage: Lineage, variables: VariableMap, order: str = "grounding") -> list[int]:
+def variable_order(lineage: Lineage, variables: VariableMap, order: str = "first-use") -> list[int]:
     """The SDD variables (1-based) from left to right in the vtree."""
     if order == "dfs":
         return _dfs_order(lineage, variables)
+    if order == "first-use":
+        return _first_use_order(lineage, variables)
     # a variable's key: the node id of its coin, or of the first used head of its AD
     # (the AD's variables stay in head order right there)
     key: dict[int, tuple[int, int]] = {v: (nid, 0) for nid, v in variables.node_var.items()}
@@ -79,5 +88,54 @@ def _dfs_order(lineage: Lineage, variables: VariableMap) -> list[int]:
                     place([variables.node_var[nid]])
             elif nid in variables.choice_of:
                 place(variables.group_vars[variables.choice_of[nid][0]])
+    place(range(variables.n_vars))  # anything the walk did not reach
+    return order
+
+
+def _first_use_order(lineage: Lineage, variables: VariableMap) -> list[int]:
+    prog = lineage.program
+    # cycle breaking appends copies of atoms (same label) after the original nodes, which
+    # keep their bodies; the walk goes through the originals, as grounding met them
+    first: dict[object, int] = {}
+    original: list[int] = []
+    for nid, node in enumerate(prog.nodes):
+        if node.kind == DERIVED and node.label is not None:
+            original.append(first.setdefault(node.label, nid))
+        else:
+            original.append(nid)
+    order: list[int] = []
+    placed: set[int] = set()
+    seen: set[int] = set()
+
+    def place(vars_: tuple[int, ...] | range) -> None:
+        for v in vars_:
+            if v not in placed:
+                placed.add(v)
+                order.append(v + 1)
+
+    def children(nid: int) -> list[int]:
+        node = prog.nodes[nid]
+        bodies = [sorted(original[abs(x)] for x in body if x) for body in (*node.bodies, *node.neg_bodies)]
+        bodies.sort()
+        return [x for body in bodies for x in body]
+
+    # an explicit stack of child iterators: definitions can nest thousands deep
+    stack = [iter([original[abs(r)] for r in lineage.roots if r])]
+    while stack:
+        nid = next(stack[-1], None)
+        if nid is None:
+            stack.pop()
+            continue
+        if nid in seen:
+            continue
+        seen.add(nid)
+        node = prog.nodes[nid]
+        if node.kind == DERIVED:
+            stack.append(iter(children(nid)))
+        elif node.kind == COIN:
+            if nid in variables.node_var:
+                place((variables.node_var[nid],))
+        elif nid in variables.choice_of:
+            place(variables.group_vars[variables.choice_of[nid][0]])
     place(range(variables.n_vars))  # anything the walk did not reach
     return order

@@ -93,7 +93,7 @@ def compile_sdd(
     max_iterations: int = 10_000,
     strategy: str = "auto",
     max_size: int | None = DEFAULT_MAX_SDD_SIZE,
-    order: str = "grounding",
+    order: str = "first-use",
 ) -> SddCompilation:
     """Compile every atom of ``lineage`` to an SDD.
 
@@ -133,7 +133,7 @@ def _compile_sdd(
     vtree: str = "right",
     budget: int | None = None,
     max_size: int | None = DEFAULT_MAX_SDD_SIZE,
-    order: str = "grounding",
+    order: str = "first-use",
 ) -> SddCompilation:
     """Compile every atom of ``lineage`` to an SDD.
 
@@ -149,7 +149,7 @@ def _compile_sdd(
     prog = lineage.program
     used = _used_leaves(lineage)
     vmap = assign_variables(prog, used)
-    # A right-linear vtree over the variables in grounding order (an OBDD-like
+    # A right-linear vtree over the variables in first-use order (an OBDD-like
     # order that follows the program's structure) compiles reachability and
     # social-network programs far smaller than a balanced one; see
     # docs/benchmarks.md. ``vtree`` may be any PySDD vtree type.

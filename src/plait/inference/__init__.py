@@ -6,6 +6,8 @@ explanations and the modes all go through this package:
 - :class:`InferenceOptions` (options.py): the one frozen options object;
 - :func:`compile_ground_program` and :class:`CompiledQuery` (compiled.py): a
   ground program compiled once, evaluated many times;
+- answer.py: the route of ``Program.query``; wmc.py: its probability answers counted
+  inside the SDD library (no tensor circuit, no gradients);
 - weights.py: leaf weights, built in one place;
 - evaluate.py: conditioning on evidence through the semiring, and the automatic
   log-space fallback (:class:`AutoLogSpace`);

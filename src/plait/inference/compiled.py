@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from pysdd.sdd import SddNode
@@ -22,7 +23,14 @@ from .mpe import MpeCircuit, build_mpe_circuit
 from .options import InferenceOptions
 from .weights import choice_literals, circuit_weights, rest_outcome
 
-__all__ = ["CompiledQuery", "compile_ground_program", "query_probability", "query_name"]
+__all__ = [
+    "CompiledQuery",
+    "CompiledRoots",
+    "compile_roots",
+    "compile_ground_program",
+    "query_probability",
+    "query_name",
+]
 
 
 class CompiledQuery(torch.nn.Module):
@@ -181,19 +189,38 @@ def query_name(term: Term, negated: bool = False) -> str:
     return ("\\+" if negated else "") + format_term(term, {v: f"X{len(vs) + 1 + i}" for i, v in enumerate(vs)})
 
 
-def compile_ground_program(program: GroundProgram, options: InferenceOptions | None = None) -> CompiledQuery:
-    """Lineage -> SDD -> tensor circuit, as ``options`` say (backend, cycles, vtree strategy, dtype, budget).
+@dataclass(frozen=True, slots=True)
+class CompiledRoots:
+    """A ground program's queries (and evidence) as SDDs in one manager: what every route evaluates.
+
+    ``roots`` holds one SDD per query (``query and evidence`` when there is evidence),
+    then the evidence's SDD when ``has_evidence``.
+    """
+
+    program: GroundProgram  # after cycle breaking, if any
+    sdd: SddCompilation
+    roots: tuple[SddNode, ...]
+    queries: tuple[tuple[Term, bool], ...]
+    has_evidence: bool
+
+
+def compile_roots(program: GroundProgram, options: InferenceOptions | None = None) -> CompiledRoots:
+    """Lineage -> SDDs of the queries and the evidence, as ``options`` say (cycles, vtree strategy, budget).
 
     ``cycles="break"`` compiles positive recursion by cycle breaking (as ProbLog),
     ``"tp"`` by TP-compilation (a fixpoint on SDDs); both are exact.
+
+    >>> import plait
+    >>> r = compile_roots(plait.Program.from_string("0.3::a. query(a).").ground())
+    >>> len(r.roots), r.has_evidence
+    (1, False)
     """
     options = options or InferenceOptions()
-    backend, cycles, strategy, dtype = options.backend, options.cycles, options.strategy, options.dtype
     lineage = build_lineage(program)  # also rejects negation through recursion
-    if cycles == "break" and any(c.cyclic for c in lineage.components):
+    if options.cycles == "break" and any(c.cyclic for c in lineage.components):
         program = break_cycles(program)
         lineage = build_lineage(program)
-    comp = compile_sdd(lineage, strategy=strategy, max_size=options.max_sdd_size)
+    comp = compile_sdd(lineage, strategy=options.strategy, max_size=options.max_sdd_size)
     mgr = comp.manager
     evidence = mgr.true()
     has_evidence = bool(program.evidence)
@@ -214,8 +241,20 @@ def compile_ground_program(program: GroundProgram, options: InferenceOptions | N
         queries.append((q.term, q.negated))
     if has_evidence:
         roots.append(evidence)
+    return CompiledRoots(program, comp, tuple(roots), tuple(queries), has_evidence)
+
+
+def compile_ground_program(program: GroundProgram, options: InferenceOptions | None = None) -> CompiledQuery:
+    """Lineage -> SDD -> tensor circuit, as ``options`` say (backend, cycles, vtree strategy, dtype, budget).
+
+    ``cycles="break"`` compiles positive recursion by cycle breaking (as ProbLog),
+    ``"tp"`` by TP-compilation (a fixpoint on SDDs); both are exact.
+    """
+    options = options or InferenceOptions()
+    compiled = compile_roots(program, options)
+    program, comp, roots = compiled.program, compiled.sdd, list(compiled.roots)
     vmap = comp.variables
-    if backend == "klay":
+    if options.backend == "klay":
         from ..circuit.klay_backend import KlayCircuit
 
         circuit = KlayCircuit(roots, vmap.n_vars)
@@ -228,11 +267,11 @@ def compile_ground_program(program: GroundProgram, options: InferenceOptions | N
     return CompiledQuery(
         circuit,
         vmap,
-        queries,
-        has_evidence,
+        compiled.queries,
+        compiled.has_evidence,
         labels,
         group_labels,
-        dtype,
+        options.dtype,
         fact_sources,
         ad_sources,
         (comp, roots),
