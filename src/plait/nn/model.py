@@ -367,6 +367,10 @@ class Model(nn.Module):
                 self._spec_of[spec.name] = spec
                 self._clause_of[spec.name] = _clause_label(spec, span)
         self._templates: dict[tuple, Template] = {}
+        # set to a list by plait.fit while a step runs: every network call of the step is
+        # appended as (template, [(call, outputs)]), so a loss hook sees the outputs the
+        # circuit used instead of running the networks a second time
+        self._output_log: list | None = None
 
     @classmethod
     def from_file(cls, path: str | Path, networks: Mapping[str, nn.Module] | None = None, **kwargs) -> Model:
@@ -478,6 +482,8 @@ class Model(nn.Module):
         batch, device = bound["$batch"], bound["$device"]
         # the networks run (and check their inputs' device) before the template moves
         results = [(call, self._run_network(call, bound, batch, device)) for call in t._calls]
+        if self._output_log is not None:
+            self._output_log.append((t, results))
         cq = t.compiled
         if cq.fact_probs.device != device:
             cq.to(device)
