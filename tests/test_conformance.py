@@ -16,7 +16,6 @@ import pytest
 import plait
 from conformance_util import CORPUS, normalize_atom, read_expected
 from plait.circuit.klay_backend import klay_available
-from plait.compiled import compile_ground_program
 from plait.errors import (
     CallModeError,
     GroundingError,
@@ -27,6 +26,7 @@ from plait.errors import (
     ProgramError,
     UnknownPredicateError,
 )
+from plait.inference import InferenceOptions, compile_ground_program
 
 if not CORPUS.is_dir():  # pragma: no cover
     pytest.skip(f"conformance corpus not found at {CORPUS}", allow_module_level=True)
@@ -93,7 +93,7 @@ def test_conformance(name: str, backend: str, semiring: str, cycles: str):
     expected = read_expected(CORPUS / name)
     try:
         gp = _ground(name)
-        compiled = compile_ground_program(gp, backend=backend, cycles=cycles)
+        compiled = compile_ground_program(gp, InferenceOptions(backend=backend, cycles=cycles))
         got = {normalize_atom(k): float(v) for k, v in compiled.as_dict(compiled(semiring=semiring)).items()}
         error = None
     except PlaitError as e:

@@ -10,7 +10,6 @@ compilation, evaluated as batched, differentiable tensor circuits.
 """
 
 from .circuit.semiring import BOOLEAN, LOG_PROBABILITY, MAX_PRODUCT, PROBABILITY, Semiring
-from .compiled import CompiledQuery
 from .errors import (
     CallModeError,
     CompilationError,
@@ -29,13 +28,15 @@ from .errors import (
     UnknownPredicateError,
 )
 from .ground.engine import Limits
+from .inference import CompiledQuery, InferenceOptions
 from .modes.dt import Strategy, dt
 from .modes.explain import Proof, QueryProofs, proofs
 from .modes.lfi import LearnedProgram, lfi, read_examples
 from .modes.mpe import Assignment, MostProbableWorld, mpe
 from .modes.sample import sample
 from .nn.explain import Choice, Explanation
-from .nn.model import Model, Template, to_python
+from .nn.model import Model
+from .nn.templates import Template, to_python
 from .nn.train import Gather, History, QueryData, Step, evaluate, fit, load_checkpoint, save_checkpoint
 from .program import Program
 from .syntax.parser import parse_program, parse_term
@@ -46,6 +47,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Program",
     "CompiledQuery",
+    "InferenceOptions",
     "Model",
     "Template",
     "to_python",

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import torch
 
-from .compiled import CompiledQuery, compile_ground_program
 from .errors import PlaitError
 from .ground.database import ClauseDB, build_database
 from .ground.engine import Limits, ground_program
 from .ground.ground_program import GroundProgram
+from .inference import AutoLogSpace, CompiledQuery, InferenceOptions, compile_ground_program, query_probability
 from .syntax.ast import ProgramAST
 from .syntax.parser import parse_program, parse_term
 from .syntax.source import read_source
@@ -55,36 +55,30 @@ class Program:
 
     def ground(self, queries: str | Term | list[str | Term] | None = None) -> GroundProgram:
         """The relevant ground program for ``queries`` (default: the program's query/1 facts)."""
-        return ground_program(self.database, self.limits, _query_terms(queries))
+        return ground_program(self.database, self.limits, _query_terms(queries), query_probability)
 
     def compile(
-        self,
-        queries: str | Term | list[str | Term] | None = None,
-        dtype: torch.dtype = torch.float64,
-        backend: str = "layered",
-        cycles: str = "break",
+        self, queries: str | Term | list[str | Term] | None = None, options: InferenceOptions | None = None, **changes
     ) -> CompiledQuery:
         """Ground and compile once; evaluate the result as often as you like.
 
-        ``backend``: ``"layered"`` (plait's circuit evaluator, all semirings) or
-        ``"klay"`` (needs ``pip install 'plait[klay]'``; probability and log only).
-        ``cycles``: ``"break"`` (cycle breaking) or ``"tp"`` (TP-compilation).
+        ``options`` (or single options as keywords, e.g. ``cycles="tp"``, ``backend="klay"``):
+        see :class:`plait.InferenceOptions`.
         """
-        return compile_ground_program(self.ground(queries), dtype, backend, cycles)
+        options = (options or InferenceOptions()).replace(**changes)
+        return compile_ground_program(self.ground(queries), options)
 
     def query(
-        self,
-        queries: str | Term | list[str | Term] | None = None,
-        dtype: torch.dtype = torch.float64,
-        backend: str = "layered",
-        semiring: str = "log",
+        self, queries: str | Term | list[str | Term] | None = None, options: InferenceOptions | None = None, **changes
     ) -> dict[str, torch.Tensor]:
         """Probabilities of the queries (given the program's evidence), keyed by atom as ProbLog writes it.
 
-        ``semiring`` is ``"log"`` (default: no underflow) or ``"probability"``.
+        The semiring defaults to ``"log"`` (no underflow); ``semiring="probability"`` is
+        linear space, ``"auto"`` linear space with a log-space redo on underflow.
         """
-        compiled = self.compile(queries, dtype, backend)
-        return compiled.as_dict(compiled(semiring=semiring))
+        options = (options or InferenceOptions()).replace(**changes)
+        compiled = self.compile(queries, options)
+        return compiled.as_dict(AutoLogSpace(options.semiring).answers(compiled, compiled.leaf_weights(), log=False))
 
     def check(self) -> GroundProgram:
         """Parse and ground (raising the first problem found) without evaluating."""

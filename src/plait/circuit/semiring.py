@@ -42,6 +42,18 @@ class Semiring(Protocol):
 
     def to_probability(self, x: torch.Tensor) -> torch.Tensor: ...
 
+    def to_log(self, x: torch.Tensor) -> torch.Tensor:
+        """Values as log probabilities."""
+        ...
+
+    def is_zero(self, x: torch.Tensor) -> torch.Tensor:
+        """Where ``x`` is the semiring's zero (impossible evidence)."""
+        ...
+
+    def normalize(self, q: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        """The value of a query given the evidence, from the values of ``query and evidence`` and of ``evidence``."""
+        ...
+
 
 @dataclass(frozen=True)
 class _Probability:
@@ -64,6 +76,15 @@ class _Probability:
 
     def to_probability(self, x):
         return x
+
+    def to_log(self, x):
+        return safe_log(x)  # exact unless the linear-space value underflowed
+
+    def is_zero(self, x):
+        return x <= 0
+
+    def normalize(self, q, e):
+        return q / e
 
 
 class _SafeLog(torch.autograd.Function):
@@ -134,12 +155,29 @@ class _LogProbability:
     def to_probability(self, x):
         return torch.exp(x)
 
+    def to_log(self, x):
+        return x
+
+    def is_zero(self, x):
+        # in log space test for -inf, not exp(x) == 0: tiny evidence is fine here
+        return torch.isneginf(x)
+
+    def normalize(self, q, e):
+        return q - e
+
 
 @dataclass(frozen=True)
 class _MaxProduct(_Probability):
-    """Probability weights and products; sums become maxima (most probable world)."""
+    """Probability weights and products; sums become maxima (most probable world).
+
+    Its value of ``query and evidence`` is already what it answers (the best world
+    consistent with both), so :meth:`normalize` keeps it.
+    """
 
     name: str = "max-product"
+
+    def normalize(self, q, e):
+        return q
 
     def segment_sum(self, x, seg, n):
         idx = seg.unsqueeze(0).expand_as(x)
@@ -170,6 +208,9 @@ class _MaxLog(_LogProbability):
     """
 
     name: str = "max-log"
+
+    def normalize(self, q, e):
+        return q  # the log probability of the best world of query and evidence (see _MaxProduct)
 
     def segment_sum(self, x, seg, n):
         idx = seg.unsqueeze(0).expand_as(x)

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..nn.model import Model, to_python
+from ..nn.model import Model
+from ..nn.templates import to_python
 from ..nn.train import History, QueryData, fit
 from ..syntax.parser import parse_term
 from ..syntax.terms import Struct, Var

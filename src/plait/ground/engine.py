@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .._deep import run_deep
@@ -53,6 +53,8 @@ __all__ = ["Limits", "ground_program", "Grounder"]
 
 Lits = tuple[int, ...]
 Solution = tuple[Subst, Lits]
+# the probability of the one query of a ground program (subquery/2..5; given by the inference layer)
+Evaluate = Callable[[GroundProgram], float]
 
 NEW, ACTIVE, INCOMPLETE, COMPLETE = 0, 1, 2, 3
 
@@ -115,9 +117,10 @@ def _sig(t: Term) -> str:
 
 
 class Grounder:
-    def __init__(self, db: ClauseDB, limits: Limits | None = None) -> None:
+    def __init__(self, db: ClauseDB, limits: Limits | None = None, evaluate: Evaluate | None = None) -> None:
         self.db = db
         self.limits = limits or Limits()
+        self.evaluate = evaluate  # subquery/2..5: the probability of a ground program's one query
         self.nodes: list[Node] = [Node(DERIVED)]
         self.node_index: dict[object, int] = {}
         self.groups: list[ADGroup] = []
@@ -780,8 +783,11 @@ class Grounder:
 
     def _subquery(self, args: tuple[Term, ...], s: Subst) -> Iterator[Solution]:
         """subquery(Goal, P [, Evidence, Semiring, Evaluator]): P is the probability of ground Goal."""
-        from ..compiled import compile_ground_program
-
+        if self.evaluate is None:
+            raise GroundingError(
+                f"subquery/{len(args)} needs inference, and this grounding was started without it",
+                hint="ground through plait.Program (or pass evaluate= to ground_program)",
+            )
         goal = resolve(args[0], s)
         if not is_ground(goal):
             raise NonGroundError(f"subquery/{len(args)}: the goal {goal} must be ground")
@@ -792,7 +798,7 @@ class Grounder:
                     evidence.append((e.args[0], False))
                 else:
                     evidence.append((e, True))
-        sub = Grounder(self.db, self.limits)
+        sub = Grounder(self.db, self.limits, self.evaluate)
         answers = sub.ground_goal(goal)
         lit = answers[0][1] if answers else 0
         ev = []
@@ -800,7 +806,7 @@ class Grounder:
             ans = sub.ground_goal(e)
             ev.append(GroundEvidence(e, ans[0][1] if ans else 0, value))
         prog = GroundProgram(sub.nodes, sub.groups, [GroundQuery(goal, lit)], ev)
-        p = float(compile_ground_program(prog)()[0])
+        p = self.evaluate(prog)
         yield from ((s2, ()) for s2 in [unify(args[1], Float(p), s)] if s2 is not None)
 
     # ------------------------------------------------------------ queries and evidence
@@ -866,8 +872,8 @@ def _query_terms(
     return queries, evidence
 
 
-def _ground(db: ClauseDB, limits: Limits, queries: list[Term] | None) -> GroundProgram:
-    g = Grounder(db, limits)
+def _ground(db: ClauseDB, limits: Limits, queries: list[Term] | None, evaluate: Evaluate | None) -> GroundProgram:
+    g = Grounder(db, limits, evaluate)
     if queries is None:
         query_terms, evidence_terms = _query_terms(g)
     else:
@@ -922,11 +928,17 @@ def _ground(db: ClauseDB, limits: Limits, queries: list[Term] | None) -> GroundP
     return GroundProgram(g.nodes, g.groups, ground_queries, ground_evidence)
 
 
-def ground_program(db: ClauseDB, limits: Limits | None = None, queries: list[Term] | None = None) -> GroundProgram:
+def ground_program(
+    db: ClauseDB, limits: Limits | None = None, queries: list[Term] | None = None, evaluate: Evaluate | None = None
+) -> GroundProgram:
     """Ground ``db`` for its queries and evidence (or for ``queries`` if given).
+
+    ``evaluate`` answers ``subquery/2..5`` during grounding: the probability of the
+    one query of a ground program. Inference lives above grounding, so the caller
+    (``plait.Program``) passes it down.
 
     Runs in a worker thread with a large stack: grounding recursion follows the
     program's recursion, which can be deeper than Python's default stack allows.
     """
     limits = limits or Limits()
-    return run_deep(lambda: _ground(db, limits, queries), "grounding")
+    return run_deep(lambda: _ground(db, limits, queries, evaluate), "grounding")

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..compiled import CompiledQuery, compile_ground_program
 from ..ground.ground_program import CHOICE, COIN, GroundProgram, GroundQuery
+from ..inference import CompiledQuery, compile_ground_program
 from ..program import Program
 from ..syntax.printing import format_term
 from ..syntax.terms import Struct

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ..compiled import compile_ground_program
 from ..errors import InferenceError, ProgramError
 from ..ground.database import build_database
 from ..ground.engine import ground_program
+from ..inference import compile_ground_program, query_probability
 from ..program import Program
 from ..syntax.ast import Clause, NeuralClause, ProgramAST
 from ..syntax.printing import format_term
@@ -87,7 +87,7 @@ def dt(program: Program | str) -> Strategy:
             None,
             "add utility(Atom, Value) facts, e.g. utility(dry, 60)",
         )
-    gp = ground_program(db, prog.limits, [u for u, _ in utilities])
+    gp = ground_program(db, prog.limits, [u for u, _ in utilities], query_probability)
     cq = compile_ground_program(gp)
     cols = [i for i, src in enumerate(cq.fact_sources) if src is not None and src.name in names]
     n = len(cols)
@@ -112,7 +112,7 @@ def _utilities(db, prog: Program) -> list[tuple[Term, float]]:
     """The ground ``utility(U, V)`` facts: (literal term, value); of several for one literal the last counts, as in ProbLog."""
     if db.get("utility", 2) is None:
         return []
-    gp = ground_program(db, prog.limits, [Struct("utility", (Var("U"), Var("V")))])
+    gp = ground_program(db, prog.limits, [Struct("utility", (Var("U"), Var("V")))], query_probability)
     out: dict[Term, float] = {}
     for q in gp.queries:
         if q.literal == 0:

@@ -27,11 +27,11 @@ from pathlib import Path
 import torch
 
 from ..circuit.semiring import LOG_PROBABILITY
-from ..compiled import CompiledQuery, compile_ground_program
 from ..errors import ProgramError
 from ..ground.database import build_database
 from ..ground.engine import ground_program
 from ..ground.ground_program import CHOICE, COIN, DERIVED, GroundProgram, GroundQuery, Node
+from ..inference import CompiledQuery, compile_ground_program, query_probability
 from ..program import Program
 from ..syntax.ast import ADClause, Clause, Directive, NeuralClause, ProgramAST
 from ..syntax.parser import parse_program, parse_term
@@ -208,7 +208,7 @@ def _compile_example(prog: Program, example: Example) -> _CompiledExample:
         ev_items.append(Clause(Struct("evidence", (term, Struct("true" if value else "false")))))
     ast = ProgramAST(prog.ast.items + tuple(ev_items), prog.ast.filename)
     db = build_database(ast, prog.base_dir, neural=True)
-    gp = ground_program(db, prog.limits, [])
+    gp = ground_program(db, prog.limits, [], query_probability)
     rel = relevant_choices(gp)
     nodes = list(gp.nodes)
     # the body of the rule instance each coin or AD head belongs to (a fact's is empty): the

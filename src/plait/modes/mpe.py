@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import torch
 
 from ..circuit.semiring import BOOLEAN, MAX_LOG
-from ..compiled import CompiledQuery
 from ..errors import InconsistentEvidenceError
 from ..ground.ground_program import ADGroup, GroundProgram
+from ..inference import CompiledQuery, mpe_literals
 from ..program import Program
 from ..syntax.printing import format_term
 from ._common import as_program, compile_with_evidence_root, label, relevant_choices, world_weights
@@ -81,23 +81,18 @@ def mpe(program: Program | str) -> MostProbableWorld:
     vm = cq.variables
     mpe_c = cq.mpe_circuit()
     n = mpe_c.circuit.n_vars
-    pos = torch.zeros(1, n, dtype=torch.float64)
-    neg = torch.zeros(1, n, dtype=torch.float64)
-    offset = 0.0
+    used_heads = dict(rel.groups)
+    heads, rest = [], []
+    for gid in vm.group_ids:
+        probs = gp.groups[gid].probs
+        used = used_heads.get(gid, ())
+        k = len(vm.group_vars[len(heads)])
+        heads.append(torch.tensor([[probs[i] if i in used else 0.0 for i in range(k)]], dtype=torch.float64))
+        rest.append(torch.tensor([_rest(probs, used)], dtype=torch.float64))
+    facts = torch.tensor([vm.coin_probs], dtype=torch.float64)
     with torch.no_grad():
-        for i, v in enumerate(vm.coin_vars):
-            p = vm.coin_probs[i]
-            best = max(p, 1 - p)
-            pos[0, v] = _log(p) - _log(best)
-            neg[0, v] = _log(1 - p) - _log(best)
-            offset += _log(best)
-        used_heads = dict(rel.groups)
-        for g, (gid, vars_) in enumerate(zip(vm.group_ids, vm.group_vars)):
-            probs = gp.groups[gid].probs
-            used = used_heads.get(gid, ())
-            for i, v in enumerate(vars_):
-                pos[0, v] = _log(probs[i]) if i in used else -math.inf
-            pos[0, mpe_c.rest_vars[g]] = _log(_rest(probs, used))
+        pos, neg, offsets = mpe_literals(vm, n, mpe_c.rest_vars, facts, heads, rest)
+        offset = float(offsets[0])
         buf = mpe_c.circuit.evaluate_literals(pos, neg, MAX_LOG)
     root = int(mpe_c.circuit.roots[len(gp.queries)])
     value = float(buf[0, root]) + offset

@@ -15,8 +15,8 @@ import math
 import torch
 
 from ..circuit.semiring import BOOLEAN, LOG_PROBABILITY
-from ..compiled import CompiledQuery
 from ..errors import InconsistentEvidenceError, InferenceError
+from ..inference import CompiledQuery
 from ..program import Program
 from ._common import as_program, compile_with_evidence_root, world_weights
 

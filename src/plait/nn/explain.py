@@ -1,7 +1,7 @@
 """Most probable explanations: the best world behind an answer, as text and as JSON.
 
 For each batch element and answer, the max-log semiring over the template's
-explanation circuit (see :class:`plait.compiled.MpeCircuit`) gives the log
+explanation circuit (see :class:`plait.inference.MpeCircuit`) gives the log
 probability of the most probable world in which the answer holds; the
 prediction is the answer with the best such world, so it always satisfies the
 program. Walking back down from that answer's root, taking the best element
@@ -20,7 +20,8 @@ import torch
 
 from ..circuit.semiring import MAX_LOG
 from ..errors import InferenceError
-from .model import Model, Template, show
+from ..inference import mpe_literals
+from .templates import Template, show
 
 __all__ = ["Choice", "Explanation", "explain", "mpe_values"]
 
@@ -88,26 +89,13 @@ def _literal_values(
     mpe = cq.mpe_circuit()
     vm = cq.variables
     batch = facts.shape[0]
-    n = mpe.circuit.n_vars
-    dtype = facts.dtype
-    device = facts.device
-    pos = torch.zeros(batch, n, dtype=dtype, device=device)
-    neg = torch.zeros(batch, n, dtype=dtype, device=device)
-    offset = torch.zeros(batch, dtype=dtype, device=device)
-    if facts.shape[-1]:
-        f = facts
-        best = torch.maximum(f, 1 - f)
-        cols = torch.tensor(vm.coin_vars, device=device)
-        pos[:, cols] = torch.log(f) - torch.log(best)
-        neg[:, cols] = torch.log1p(-f) - torch.log(best)
-        offset = offset + torch.log(best).sum(-1)
+    heads, rest = [], []
     for g, probs in enumerate(ads):
         p = probs if probs.dim() > 1 else probs.expand(batch, probs.shape[-1])
         k = len(vm.group_vars[g])
-        cols = torch.tensor(vm.group_vars[g], device=device)
-        pos[:, cols] = torch.log(p[:, :k])
-        pos[:, mpe.rest_vars[g]] = torch.log(_rest(p, k)[0])
-    return pos, neg, offset
+        heads.append(p[:, :k])
+        rest.append(_rest(p, k)[0])
+    return mpe_literals(vm, mpe.circuit.n_vars, mpe.rest_vars, facts, heads, rest)
 
 
 def _rest(p: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -125,7 +113,7 @@ def _rest(p: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def mpe_values(
-    model: Model, t: Template, inputs: Mapping, leaves: tuple[torch.Tensor, list[torch.Tensor]] | None = None
+    model, t: Template, inputs: Mapping, leaves: tuple[torch.Tensor, list[torch.Tensor]] | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``[B, n_answers]`` log probability of each answer's most probable world, and the node values.
 
@@ -143,7 +131,7 @@ def mpe_values(
     return roots[:, order], buf
 
 
-def explain(model: Model, query: str, answer: object | None, inputs: Mapping) -> list[Explanation]:
+def explain(model, query: str, answer: object | None, inputs: Mapping) -> list[Explanation]:
     """One :class:`Explanation` per batch element (see :meth:`plait.Model.explain`)."""
     t = model.template(query, inputs)
     cq = t.compiled

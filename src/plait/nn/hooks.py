@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import PlaitError, TrainingError
-from .model import Model, show
+from .model import Model
+from .templates import show
 
 __all__ = ["Step", "extra_terms"]
 

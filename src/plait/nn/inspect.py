@@ -20,7 +20,7 @@ from ..program import Program
 from ..syntax.ast import NeuralClause
 from ..syntax.printing import format_term
 from ..syntax.terms import Struct, Term, Var, term_vars
-from .model import compile_template
+from .templates import compile_template
 
 __all__ = ["NeuralPredicateInfo", "TemplateInfo", "NeuralReport", "inspect_neural"]
 

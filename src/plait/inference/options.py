@@ -1,0 +1,74 @@
+"""The one options object of compilation and inference.
+
+Every entry point (``Program.compile``/``query``, ``plait.Model``, the command line)
+builds one :class:`InferenceOptions` and hands it down unchanged; nothing below
+takes these settings as loose parameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+
+from ..circuit.semiring import SEMIRINGS, Semiring
+from ..errors import InferenceError
+
+__all__ = ["InferenceOptions", "BACKENDS", "CYCLE_METHODS", "AUTO"]
+
+BACKENDS = ("layered", "klay")
+CYCLE_METHODS = ("break", "tp")
+# linear space first, log space for a template once a watched answer underflows to 0
+AUTO = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceOptions:
+    """How a program is compiled and evaluated.
+
+    - ``semiring``: a semiring name (``"log"``, ``"probability"``, ...), a
+      :class:`~plait.circuit.semiring.Semiring` object, or ``"auto"`` (linear space,
+      redone in log space when an answer underflows; the default of neural models).
+    - ``backend``: ``"layered"`` (plait's circuits, every semiring) or ``"klay"``
+      (``pip install 'plait[klay]'``; probability and log only).
+    - ``cycles``: ``"break"`` (cycle breaking, as ProbLog) or ``"tp"`` (TP-compilation).
+    - ``strategy``: the SDD vtree strategy (checked by :func:`plait.compile.sdd.compile_sdd`).
+    - ``dtype``: the circuit's floating point type.
+
+    >>> opts = InferenceOptions(semiring="probability")
+    >>> opts.replace(cycles="tp").cycles
+    'tp'
+    """
+
+    semiring: str | Semiring = "log"
+    backend: str = "layered"
+    cycles: str = "break"
+    strategy: str = "auto"
+    dtype: torch.dtype = torch.float64
+
+    def __post_init__(self) -> None:
+        _check("backend", self.backend, BACKENDS)
+        _check("cycles", self.cycles, CYCLE_METHODS)
+        if isinstance(self.semiring, str):
+            _check("semiring", self.semiring, (AUTO, *SEMIRINGS))
+        if not isinstance(self.dtype, torch.dtype) or not self.dtype.is_floating_point:
+            raise InferenceError(
+                f"dtype must be a floating point torch dtype, not {self.dtype!r}", hint="e.g. torch.float64"
+            )
+
+    def replace(self, **changes: object) -> InferenceOptions:
+        """A copy with some options changed (unknown names are an error that lists the known ones)."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise InferenceError(
+                f"unknown inference option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+                hint=f"the options are {', '.join(sorted(known))}",
+            )
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _check(what: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InferenceError(f"unknown {what} {value!r}", hint=f"choose one of {', '.join(map(repr, allowed))}")
