@@ -139,3 +139,20 @@ def test_in_a_fresh_clone_the_corpus_tests_are_skipped_as_the_readme_says(tmp_pa
     assert f"conformance corpus: {tmp_path / 'shared' / 'conformance' / 'problog'} (MISSING)" in proc.stdout
     assert "SKIPPED [1] tests/test_conformance.py" in proc.stdout and "conformance corpus not found" in proc.stdout
     assert " passed" in proc.stdout  # the examples' round trips still run
+
+
+FAMILIES_DOC = ROOT / "docs" / "families.md"
+
+
+def test_families_doc_code_blocks_run_as_written(in_a_scratch_folder):
+    blocks = code_blocks(FAMILIES_DOC.read_text())
+    assert len(blocks) >= 8 and all(shown is not None for _, shown in blocks)
+    scope = run_blocks(blocks, "docs/families.md")
+    assert scope["history"].best_epoch == 1 and scope["labels"]["A"].tolist() == [0, 1, 2]
+
+
+def test_families_doc_lists_every_example_and_has_a_scorecard():
+    text = FAMILIES_DOC.read_text()
+    for script in sorted((ROOT / "examples").glob("family_*.py")):
+        assert f"examples/{script.name}" in text, script.name
+    assert "<!-- scorecard:start -->" in text and "<!-- scorecard:end -->" in text
