@@ -455,7 +455,18 @@ def report(
             else img_dir
         )
         out += ["", f"![{task}]({rel}/families_{task}.png)"]
-    out += ["", "### Verdict (written from the numbers above)", "", *verdict(scores), "", END]
+    out += ["", "### Verdict (written from the numbers above)", "", *verdict(scores)]
+    if "addition" in results:
+        base = results["addition"]["baseline (pure neural)"]["reasoning"]
+        above = [f for f, r in results["addition"].items() if r["reasoning"] >= base]
+        below = [f"{f} ({r['reasoning']:.3f})" for f, r in results["addition"].items() if r["reasoning"] < base]
+        out.append(
+            f"* Digit addition at N = 1: the pure-neural baseline reaches {base:.3f}; "
+            f"{len(above) - 1} of {len(results['addition']) - 1} families reach at least that"
+            + (f"; below it: {', '.join(below)}" if below else "")
+            + "."
+        )
+    out += ["", END]
     return "\n".join(out)
 
 

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ta, tb = split.test_images[te.a[:, 0]], split.test_images[te.b[:, 0]]
     losses = {
         "semantic": fam.SemanticLoss(ADDITION, "addition(A, B, Z)", ["A", "B"]),
-        "fuzzy": fam.FuzzyLoss(lambda x, y: x + y, [range(10), range(10)], tnorm="product", loss="log"),
+        "fuzzy": fam.FuzzyLoss(ADDITION, "addition(A, B, Z)", ["A", "B"], tnorm="product", loss="log"),
     }
     out: dict[str, float] = {}
     nets = {}

@@ -232,7 +232,8 @@ def test_semantic_loss_is_minus_log_the_exact_probability():
 
 @pytest.mark.parametrize("tnorm", fam.TNORMS)
 def test_fuzzy_loss_against_its_t_norm_by_hand(tnorm):
-    fl = fam.FuzzyLoss(lambda x, y: x + y, [range(3), range(3)], tnorm=tnorm)
+    """plait's fuzzy semirings on the addition rules: a body is the t-norm of its digits, the atom the t-conorm."""
+    fl = fam.FuzzyLoss(ADD3, "add(A, B, Z)", ["A", "B"], tnorm=tnorm)
     pa, pb = dists(5, seed=9), dists(5, seed=10)
     t = [2] * 5
     conj = {
@@ -253,14 +254,16 @@ def test_fuzzy_loss_against_its_t_norm_by_hand(tnorm):
 
 def test_fuzzy_loss_errors():
     with pytest.raises(FamilyError, match="unknown t-norm 'min'"):
-        fam.FuzzyLoss(lambda x: x, [range(2)], tnorm="min")
+        fam.FuzzyLoss(ADD3, "add(A, B, Z)", ["A", "B"], tnorm="min")
     with pytest.raises(FamilyError, match="unknown fuzzy loss 'l2'"):
-        fam.FuzzyLoss(lambda x: x, [range(2)], loss="l2")
-    fl = fam.FuzzyLoss(lambda x, y: x + y, [range(3), range(3)])
-    with pytest.raises(FamilyError, match="9 is not an answer any assignment of the symbols entails"):
+        fam.FuzzyLoss(ADD3, "add(A, B, Z)", ["A", "B"], loss="l2")
+    fl = fam.FuzzyLoss(ADD3, "add(A, B, Z)", ["A", "B"])
+    with pytest.raises(plait.InferenceError, match=r"\(9\) is not a possible answer"):
         fl(dists(1), dists(1), target=[9])
-    with pytest.raises(FamilyError, match="the fuzzy constraint takes 2 distributions, got 1"):
+    with pytest.raises(FamilyError, match=r"takes 2 distributions \(A, B\), got 1"):
         fl(dists(1), target=[1])
+    with pytest.raises(FamilyError, match="has 5 answers: the fuzzy loss needs target"):
+        fl(dists(1), dists(1))
 
 
 def test_distillation_checks_the_student_width():

@@ -141,6 +141,12 @@ def test_in_a_fresh_clone_the_corpus_tests_are_skipped_as_the_readme_says(tmp_pa
     assert " passed" in proc.stdout  # the examples' round trips still run
 
 
+def test_inference_doc_code_blocks_run_as_written():
+    blocks = code_blocks((ROOT / "docs" / "inference.md").read_text())
+    assert len(blocks) >= 3 and all(shown is not None for _, shown in blocks)
+    run_blocks(blocks, "docs/inference.md")
+
+
 FAMILIES_DOC = ROOT / "docs" / "families.md"
 
 

@@ -10,7 +10,7 @@ from .errors import PlaitError
 from .ground.database import ClauseDB, build_database
 from .ground.engine import Limits, ground_program
 from .ground.ground_program import GroundProgram
-from .inference import AutoLogSpace, CompiledQuery, InferenceOptions, compile_ground_program, query_probability
+from .inference import CompiledQuery, InferenceOptions, compile_ground_program, program_answers, query_probability
 from .syntax.ast import ProgramAST
 from .syntax.parser import parse_program, parse_term
 from .syntax.source import read_source
@@ -74,11 +74,12 @@ class Program:
         """Probabilities of the queries (given the program's evidence), keyed by atom as ProbLog writes it.
 
         The semiring defaults to ``"log"`` (no underflow); ``semiring="probability"`` is
-        linear space, ``"auto"`` linear space with a log-space redo on underflow.
+        linear space, ``"auto"`` linear space with a log-space redo on underflow;
+        ``"max-min"`` possibility degrees, ``"godel"``, ``"product-tnorm"`` and
+        ``"lukasiewicz"`` fuzzy truth degrees (see docs/inference.md).
         """
         options = (options or InferenceOptions()).replace(**changes)
-        compiled = self.compile(queries, options)
-        return compiled.as_dict(AutoLogSpace(options.semiring).answers(compiled, compiled.leaf_weights(), log=False))
+        return program_answers(self.ground(queries), options)
 
     def check(self) -> GroundProgram:
         """Parse and ground (raising the first problem found) without evaluating."""

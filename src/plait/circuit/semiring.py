@@ -1,11 +1,28 @@
-"""Semirings for evaluating circuits: a small protocol and four instances.
+"""Semirings: a small protocol and its built-in instances.
 
-A circuit evaluated in a semiring needs: the value of a positive and a negative
-literal given the variable's probability, the semiring product of two values and
-the semiring sum of segments of values. ``PROBABILITY`` works in linear space,
-``LOG_PROBABILITY`` in log space (no underflow on long products; sums use a
-stabilised log-sum-exp), ``MAX_PRODUCT`` gives the probability of the most
-probable world (the basis of explanations) and ``BOOLEAN`` satisfiability.
+A semiring owns its zero and one, its product (``mul``) and sum (``segment_sum``,
+over segments of values), the value of a positive and a negative literal given
+the variable's probability, how a query's value is conditioned on the evidence
+(``normalize``), and ``form``: the structure it is correct on.
+
+- ``"circuit"``: the compiled SDD with annotated disjunctions as independent
+  sequential coins. Correct for sum-product semirings (algebraic model counting
+  on a deterministic, decomposable circuit): ``PROBABILITY`` (linear space),
+  ``LOG_PROBABILITY`` (log space, stabilised log-sum-exp) and ``BOOLEAN``
+  (satisfiability). ``MAX_PRODUCT`` is exact there only without annotated
+  disjunctions (a maximum does not add the later coins of a group up to one),
+  which ``sequential_ok`` says.
+- ``"choices"``: the explanation circuit, where each annotated disjunction is an
+  exactly-one constraint (see :class:`plait.inference.MpeCircuit`); a semiring
+  of this form says how a fact and an annotated disjunction become literal
+  values (``fact_literals``, ``ad_literals``, each with an offset that
+  ``mul`` combines with the root). ``MAX_LOG`` (most probable worlds) and
+  ``POSSIBILITY`` (possibilistic max-min) are evaluated there.
+- ``"ground"``: the ground program's rules themselves (fuzzy t-norms, see
+  :mod:`plait.inference.fuzzy`), whose value depends on the formula's form.
+
+User-defined semirings implement the same protocol and are made selectable by
+name with :func:`register_semiring`.
 """
 
 from __future__ import annotations
@@ -22,8 +39,10 @@ __all__ = [
     "MAX_PRODUCT",
     "MAX_LOG",
     "BOOLEAN",
+    "POSSIBILITY",
     "SEMIRINGS",
     "get_semiring",
+    "register_semiring",
 ]
 
 
@@ -31,6 +50,8 @@ class Semiring(Protocol):
     name: str
     one: float
     zero: float
+    form: str  # "circuit", "choices" or "ground" (see the module docstring)
+    sequential_ok: bool  # on "circuit": exact with annotated disjunctions as sequential coins
 
     def positive(self, p: torch.Tensor) -> torch.Tensor: ...
 
@@ -60,6 +81,8 @@ class _Probability:
     name: str = "probability"
     one: float = 1.0
     zero: float = 0.0
+    form: str = "circuit"
+    sequential_ok: bool = True
 
     def positive(self, p):
         return p
@@ -134,6 +157,8 @@ class _LogProbability:
     name: str = "log"
     one: float = 0.0
     zero: float = float("-inf")
+    form: str = "circuit"
+    sequential_ok: bool = True
 
     def positive(self, p):
         return safe_log(p)
@@ -175,6 +200,7 @@ class _MaxProduct(_Probability):
     """
 
     name: str = "max-product"
+    sequential_ok: bool = False
 
     def normalize(self, q, e):
         return q
@@ -189,6 +215,7 @@ class _Boolean(_MaxProduct):
     """0/1 values: product is min, sum is max."""
 
     name: str = "boolean"
+    sequential_ok: bool = True  # satisfiable head sets survive the sequential encoding
 
     def positive(self, p):
         return (p > 0).to(p.dtype)
@@ -204,10 +231,20 @@ class _Boolean(_MaxProduct):
 class _MaxLog(_LogProbability):
     """Log weights; products are sums and sums are maxima: the log probability of the best world.
 
-    Its literal values are set by the caller (see ``LayeredCircuit.evaluate_literals``).
+    On the explanation circuit a fact weighs ``p / max(p, 1 - p)`` (so a fact the
+    circuit leaves out counts as its more likely value) and ``offset`` adds
+    ``log max(p, 1 - p)`` back; a head weighs its probability.
     """
 
     name: str = "max-log"
+    form: str = "choices"
+
+    def fact_literals(self, p):
+        best = torch.log(torch.maximum(p, 1 - p))
+        return torch.log(p) - best, torch.log1p(-p) - best, best.sum(-1)
+
+    def ad_literals(self, heads, rest):
+        return torch.log(heads), torch.log(rest), heads.new_zeros(heads.shape[0])
 
     def normalize(self, q, e):
         return q  # the log probability of the best world of query and evidence (see _MaxProduct)
@@ -217,12 +254,80 @@ class _MaxLog(_LogProbability):
         return x.new_full((x.shape[0], n), float("-inf")).scatter_reduce(1, idx, x, "amax", include_self=True)
 
 
+@dataclass(frozen=True)
+class _Possibility:
+    """Possibilistic max-min (as in Π-NeSy): the possibility degree of the most plausible world.
+
+    Each choice's probabilities become possibility degrees by the normalisation
+    ``π_i = p_i / max_j p_j`` over its alternatives (a fact: ``a`` and ``not a``; an
+    annotated disjunction: its heads and "none"), so the most plausible alternative
+    has degree 1. A world's degree is the minimum over its choices, a query's the
+    maximum over its worlds; conditioning is product-based, ``Π(q | e) = Π(q, e) / Π(e)``.
+    """
+
+    name: str = "max-min"
+    one: float = 1.0
+    zero: float = 0.0
+    form: str = "choices"
+    sequential_ok: bool = False
+
+    def positive(self, p):
+        return p
+
+    def negative(self, p):
+        return 1.0 - p
+
+    def mul(self, a, b):
+        return torch.minimum(a, b)
+
+    def segment_sum(self, x, seg, n):
+        idx = seg.unsqueeze(0).expand_as(x)
+        return x.new_zeros(x.shape[0], n).scatter_reduce(1, idx, x, "amax", include_self=True)
+
+    def to_probability(self, x):
+        return x  # a possibility degree in [0, 1]
+
+    def to_log(self, x):
+        return safe_log(x)
+
+    def is_zero(self, x):
+        return x <= 0
+
+    def normalize(self, q, e):
+        return q / e
+
+    def fact_literals(self, p):
+        best = torch.maximum(p, 1 - p)
+        return p / best, (1 - p) / best, p.new_ones(p.shape[0])
+
+    def ad_literals(self, heads, rest):
+        best = torch.maximum(heads.amax(-1) if heads.shape[-1] else rest, rest).unsqueeze(-1)
+        return heads / best, rest / best.squeeze(-1), heads.new_ones(heads.shape[0])
+
+
 PROBABILITY: Semiring = _Probability()
+POSSIBILITY: Semiring = _Possibility()
 MAX_LOG: Semiring = _MaxLog()
 LOG_PROBABILITY: Semiring = _LogProbability()
 MAX_PRODUCT: Semiring = _MaxProduct()
 BOOLEAN: Semiring = _Boolean()
-SEMIRINGS = {s.name: s for s in (PROBABILITY, LOG_PROBABILITY, MAX_PRODUCT, BOOLEAN, MAX_LOG)}
+SEMIRINGS = {s.name: s for s in (PROBABILITY, LOG_PROBABILITY, MAX_PRODUCT, BOOLEAN, MAX_LOG, POSSIBILITY)}
+
+
+def register_semiring(semiring: Semiring) -> Semiring:
+    """Make a user-defined semiring selectable by its name (``semiring="name"`` in options and on the CLI).
+
+    >>> import dataclasses
+    >>> double = register_semiring(dataclasses.replace(PROBABILITY, name="probability-copy"))
+    >>> get_semiring("probability-copy") is double
+    True
+    """
+    if semiring.name in SEMIRINGS and SEMIRINGS[semiring.name] is not semiring:
+        from ..errors import InferenceError
+
+        raise InferenceError(f"a semiring named {semiring.name!r} exists already", hint="give yours another name")
+    SEMIRINGS[semiring.name] = semiring
+    return semiring
 
 
 def get_semiring(s: str | Semiring) -> Semiring:

@@ -26,6 +26,11 @@ from . import modes
 __all__ = ["main"]
 
 
+# The semirings that answer queries (plait.circuit.semiring and plait.inference.fuzzy register them; listed
+# here so that `plait --help` need not import torch; a test checks the two agree).
+SEMIRING_CHOICES = ("log", "probability", "auto", "max-log", "max-min", "godel", "product-tnorm", "lukasiewicz")
+
+
 def _count(text: str) -> int:
     """A limit that counts something: a whole number, at least 0."""
     try:
@@ -93,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", help="print the probability of every query")
     limits(q)
     q.add_argument("--json", action="store_true", help="print one JSON object {atom: probability}")
+    q.add_argument(
+        "--semiring",
+        choices=SEMIRING_CHOICES,
+        default="log",
+        help="log or probability (exact probabilities), max-log (the most probable world), max-min "
+        "(possibility degrees), godel, product-tnorm or lukasiewicz (fuzzy truth degrees); default log",
+    )
     c = sub.add_parser("check", help="parse and ground the program, report problems, do not evaluate")
     limits(c)
     g = sub.add_parser("ground", help="print the relevant ground program")
@@ -122,7 +134,7 @@ def _command(args: argparse.Namespace, program, name: str) -> int:
     if args.command == "ground":
         print(program.ground().describe())
         return 0
-    values = {k: float(v) for k, v in program.query().items()}
+    values = {k: float(v) for k, v in program.query(semiring=args.semiring).items()}
     if args.json:
         print(json.dumps(values))
     else:

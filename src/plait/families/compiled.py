@@ -6,8 +6,8 @@
   training loop; at test time the network runs alone.
 * :class:`FuzzyLoss`: the same constraint in fuzzy logic (Logic Tensor
   Networks): a t-norm for "and", its t-conorm for "or" (``"godel"``,
-  ``"product"``, ``"lukasiewicz"``), over the constraint's satisfying
-  assignments, given as a Python function of the symbols.
+  ``"product"``, ``"lukasiewicz"``), evaluated by plait's fuzzy semirings on
+  the program's ground rules.
 * :class:`Distillation`: the program and its networks label inputs with soft
   targets (the answers' probabilities); a student network learns them and then
   answers alone, without the program.
@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -30,7 +29,8 @@ from .nested import LogicLayer
 
 __all__ = ["SemanticLoss", "FuzzyLoss", "TNORMS", "Distillation", "soft_targets"]
 
-TNORMS = ("godel", "product", "lukasiewicz")
+#: the t-norms by their family name, and plait's fuzzy semiring for each
+TNORMS = {"godel": "godel", "product": "product-tnorm", "lukasiewicz": "lukasiewicz"}
 
 
 class SemanticLoss(nn.Module):
@@ -65,26 +65,29 @@ class SemanticLoss(nn.Module):
 
 
 class FuzzyLoss(nn.Module):
-    """A constraint in fuzzy logic: ``1 - truth`` (``"one_minus"``) or ``-log truth`` (``"log"``).
+    """The constraint in fuzzy logic (Logic Tensor Networks): ``1 - degree`` (``"one_minus"``) or ``-log degree``.
 
-    >>> add = FuzzyLoss(lambda a, b: a + b, domains=[range(2), range(2)], tnorm="product")
+    >>> fl = FuzzyLoss('''nn(d, [X], Y, [0, 1]) :: bit(X, Y).
+    ...                   sum(A, B, S) :- bit(A, X), bit(B, Y), S is X + Y.''', "sum(A, B, S)", ["A", "B"], tnorm="godel")
     >>> p = torch.tensor([[0.5, 0.5]])
-    >>> float(add(p, p, target=[1]))  # or(and(0.5, 0.5), and(0.5, 0.5)) = 1 - 0.75 * 0.75
-    0.5625
+    >>> float(fl(p, p, target=[1]))  # 1 - max(min(0.5, 0.5), min(0.5, 0.5))
+    0.5
 
-    ``answer(*values)`` maps one assignment of the symbols (one value per input,
-    from ``domains``) to the answer it entails; the constraint "the answer is
-    t" is the disjunction of the conjunctions ``input_i = v_i`` over the
-    assignments whose answer is t (enumerated once, so keep the domains small).
-    The truth of "input_i = v" is the network's probability of v.
+    The program is evaluated by plait's fuzzy semirings (``plait.inference``) on its
+    ground rules as written: a rule body is the t-norm of its literals, an atom the
+    t-conorm of its bodies, a network's value its degree. ``tnorm`` is ``"godel"``
+    (min / max), ``"product"`` (product / probabilistic sum) or ``"lukasiewicz"``
+    (bounded sum). ``target`` as for :class:`SemanticLoss`.
     """
 
     def __init__(
         self,
-        answer: Callable[..., object],
-        domains: Sequence[Sequence[object]],
+        program: Program | str | Path,
+        query: str,
+        inputs: Sequence[str],
         tnorm: str = "product",
         loss: str = "one_minus",
+        **model_kwargs: object,
     ) -> None:
         super().__init__()
         if tnorm not in TNORMS:
@@ -92,41 +95,23 @@ class FuzzyLoss(nn.Module):
         if loss not in ("one_minus", "log"):
             raise FamilyError(f"unknown fuzzy loss {loss!r}", hint="use 'one_minus' (1 - truth) or 'log' (-log truth)")
         self.tnorm, self.loss = tnorm, loss
-        self.domains = [list(d) for d in domains]
-        rows, answers = [], []
-        for idx in itertools.product(*(range(len(d)) for d in self.domains)):
-            rows.append(idx)
-            answers.append(answer(*(d[i] for d, i in zip(self.domains, idx))))
-        self._assign = torch.tensor(rows, dtype=torch.long)  # [n_assignments, n_inputs]
-        self._answers = answers
-        self._answer_ids = {a: i for i, a in enumerate(dict.fromkeys(answers))}
-        self._answer_of = torch.tensor([self._answer_ids[a] for a in answers])
+        self.layer = LogicLayer(program, query, inputs, log=True, semiring=TNORMS[tnorm], **model_kwargs)
 
-    def truth(self, *dists: torch.Tensor, target: Sequence[object]) -> torch.Tensor:
-        """``[batch]`` fuzzy truth of "the answer is ``target``"."""
-        if len(dists) != len(self.domains):
-            raise FamilyError(f"the fuzzy constraint takes {len(self.domains)} distributions, got {len(dists)}")
-        try:
-            want = torch.tensor([self._answer_ids[t] for t in target])
-        except KeyError as e:
-            raise FamilyError(f"{e.args[0]!r} is not an answer any assignment of the symbols entails") from None
-        lits = torch.stack([d[:, self._assign[:, i]] for i, d in enumerate(dists)], dim=-1)  # [B, n_assign, n_in]
-        if self.tnorm == "godel":
-            conj = lits.min(-1).values
-        elif self.tnorm == "product":
-            conj = lits.prod(-1)
-        else:
-            conj = (lits.sum(-1) - (lits.shape[-1] - 1)).clamp_min(0)
-        mask = (self._answer_of[None, :] == want[:, None]).to(conj.dtype)
-        if self.tnorm == "godel":
-            return (conj * mask).max(-1).values
-        if self.tnorm == "product":
-            return 1 - torch.exp((torch.log1p(-(conj * mask).clamp_max(1 - 1e-7))).sum(-1))
-        return (conj * mask).sum(-1).clamp_max(1)
+    def truth(self, *dists: torch.Tensor, target: Sequence[object] | torch.Tensor | None = None) -> torch.Tensor:
+        """``[batch]`` fuzzy degree of the observed answer (of the query, without ``target``)."""
+        log_degree = self.layer(*dists)
+        if target is None:
+            if log_degree.shape[1] != 1:
+                raise FamilyError(
+                    f"{self.layer.query} has {log_degree.shape[1]} answers: the fuzzy loss needs target=[...]",
+                    hint="give the observed answer per example, or use a query without free variables",
+                )
+            return log_degree[:, 0].exp()
+        cols = self.layer.template.targets(target).to(log_degree.device)  # type: ignore[arg-type]
+        return log_degree.gather(1, cols[:, None])[:, 0].exp()
 
-    def forward(self, *dists: torch.Tensor, target: Sequence[object] | torch.Tensor) -> torch.Tensor:
-        t = target.tolist() if isinstance(target, torch.Tensor) else list(target)
-        truth = self.truth(*dists, target=t)
+    def forward(self, *dists: torch.Tensor, target: Sequence[object] | torch.Tensor | None = None) -> torch.Tensor:
+        truth = self.truth(*dists, target=target)
         if self.loss == "log":
             return -truth.clamp_min(1e-12).log().mean()
         return (1 - truth).mean()

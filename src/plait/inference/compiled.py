@@ -20,9 +20,9 @@ from ..syntax.terms import Term
 from .evaluate import answers
 from .mpe import MpeCircuit, build_mpe_circuit
 from .options import InferenceOptions
-from .weights import circuit_weights
+from .weights import choice_literals, circuit_weights, rest_outcome
 
-__all__ = ["CompiledQuery", "compile_ground_program", "query_probability"]
+__all__ = ["CompiledQuery", "compile_ground_program", "query_probability", "query_name"]
 
 
 class CompiledQuery(torch.nn.Module):
@@ -75,7 +75,7 @@ class CompiledQuery(torch.nn.Module):
 
     @property
     def query_names(self) -> list[str]:
-        return [("\\+" if neg else "") + format_term(t) for t, neg in self.queries]
+        return [query_name(t, neg) for t, neg in self.queries]
 
     @property
     def ad_domain_sizes(self) -> list[int]:
@@ -108,8 +108,48 @@ class CompiledQuery(torch.nn.Module):
         ``fact_probs`` and ``ad_probs`` when the caller has built them already.
         """
         sr = get_semiring(semiring)
-        w = self.leaf_weights(fact_probs, ad_probs) if weights is None else weights
-        return answers(self.circuit(w, sr), len(self.queries), self.has_evidence, sr, log)
+        if sr.form == "ground":
+            raise InferenceError(
+                f"the semiring {sr.name!r} is evaluated on the ground program, not on a compiled circuit",
+                hint=f"use Program.query(semiring={sr.name!r}) or plait.inference.fuzzy.truth_values",
+            )
+        if sr.form == "choices":
+            values = self._choice_values(fact_probs, ad_probs, sr)
+        else:
+            if not sr.sequential_ok and self.variables.group_vars:
+                raise InferenceError(
+                    f"the semiring {sr.name!r} is not exact on annotated disjunctions encoded as sequential coins",
+                    hint="for the most probable world use plait.mpe or Model.explain (the 'max-log' semiring)",
+                )
+            w = self.leaf_weights(fact_probs, ad_probs) if weights is None else weights
+            values = self.circuit(w, sr)
+        return answers(values, len(self.queries), self.has_evidence, sr, log)
+
+    def _choice_values(
+        self, fact_probs: torch.Tensor | None, ad_probs: Sequence[torch.Tensor] | None, sr: Semiring
+    ) -> torch.Tensor:
+        """Root values on the explanation circuit (each AD an exactly-one choice), for ``"choices"`` semirings.
+
+        ``ad_probs`` rows cover each used AD's whole domain (default: the program's numbers).
+        """
+        facts = self.fact_probs if fact_probs is None else fact_probs
+        rows = (
+            list(ad_probs)
+            if ad_probs is not None
+            else [torch.tensor(p, dtype=facts.dtype, device=facts.device) for p in self.ad_all_probs]
+        )
+        batch = max([facts.shape[0] if facts.dim() > 1 else 1] + [r.shape[0] for r in rows if r.dim() > 1])
+        facts = facts if facts.dim() > 1 else facts.expand(batch, facts.shape[-1])
+        heads, rest = [], []
+        for g, row in enumerate(rows):
+            row = row if row.dim() > 1 else row.expand(batch, row.shape[-1])
+            k = len(self.variables.group_vars[g])
+            heads.append(row[:, :k])
+            rest.append(rest_outcome(row, k)[0])
+        mpe = self.mpe_circuit()
+        pos, neg, offset = choice_literals(sr, self.variables, mpe.circuit.n_vars, mpe.rest_vars, facts, heads, rest)
+        buf = mpe.circuit.evaluate_literals(pos, neg, sr)
+        return sr.mul(buf[:, mpe.circuit.roots], offset.unsqueeze(-1))
 
     def mpe_circuit(self) -> MpeCircuit:
         """The circuit for most probable worlds (built on first use, then cached)."""
@@ -124,6 +164,11 @@ class CompiledQuery(torch.nn.Module):
     def as_dict(self, values: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         values = self() if values is None else values
         return {name: values[..., i] for i, name in enumerate(self.query_names)}
+
+
+def query_name(term: Term, negated: bool = False) -> str:
+    """How an answer is keyed in results: the atom as ProbLog writes it, ``\\+`` in front if negated."""
+    return ("\\+" if negated else "") + format_term(term)
 
 
 def compile_ground_program(program: GroundProgram, options: InferenceOptions | None = None) -> CompiledQuery:
@@ -178,7 +223,7 @@ def compile_ground_program(program: GroundProgram, options: InferenceOptions | N
         dtype,
         fact_sources,
         ad_sources,
-        (comp, roots[: len(queries)]),
+        (comp, roots),
         [(program.groups[g].probs, program.groups[g].labels) for g in vmap.group_ids],
     )
 

@@ -24,7 +24,7 @@ class MpeCircuit(torch.nn.Module):
     literal weights ``c_i: p_i, not c_i: 1, rest: 1 - sum p`` give every world the
     product of its chosen heads. Fact weights are divided by ``max(p, 1 - p)`` so
     that a fact the circuit leaves out counts as its more likely value; the
-    offset is added back by the callers of :func:`plait.inference.weights.mpe_literals`.
+    offset is added back (see :func:`plait.inference.weights.choice_literals`).
     """
 
     def __init__(self, circuit: torch.nn.Module, rest_vars: list[int]) -> None:

@@ -7,8 +7,8 @@ inputs here:
 
 - :func:`circuit_weights` for sum-product evaluation: fact probabilities as they
   are, AD head probabilities turned into sequential-encoding coins;
-- :func:`mpe_literals` for the max-log explanation circuit, whose AD groups carry
-  an exactly-one constraint instead (see :class:`~plait.inference.mpe.MpeCircuit`).
+- :func:`choice_literals` for the explanation circuit (max-log, max-min), whose AD
+  groups carry an exactly-one constraint instead (see :class:`~plait.inference.mpe.MpeCircuit`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 import torch
 
+from ..circuit.semiring import Semiring
 from ..compile.variables import VariableMap, choice_weights
 from ..errors import InferenceError
 
-__all__ = ["SharedChoices", "circuit_weights", "mpe_literals"]
+__all__ = ["SharedChoices", "circuit_weights", "choice_literals", "rest_outcome"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,8 @@ def circuit_weights(
     return torch.cat(parts, dim=-1)
 
 
-def mpe_literals(
+def choice_literals(
+    semiring: Semiring,
     variables: VariableMap,
     n_vars: int,
     rest_vars: Sequence[int],
@@ -93,27 +95,40 @@ def mpe_literals(
     heads: Sequence[torch.Tensor],
     rest: Sequence[torch.Tensor],
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Max-log literal values ``pos``, ``neg`` ``[B, n_vars]`` of an explanation circuit, and an offset ``[B]``.
+    """Literal values ``pos``, ``neg`` ``[B, n_vars]`` of an explanation circuit, and an offset ``[B]``.
 
-    ``facts`` is ``[B, n_facts]``; ``heads[g]`` ``[B, k_g]`` the probabilities of the
-    circuit's heads of used group ``g`` (0 for a head that must not be chosen) and
-    ``rest[g]`` ``[B]`` the probability of its "rest" outcome (the other heads or
-    none). A fact weighs ``p / max(p, 1 - p)``, so a fact the circuit leaves out
-    counts as its more likely value; ``offset`` adds ``log max(p, 1 - p)`` back.
+    For a semiring of form ``"choices"`` (max-log, max-min): ``facts`` is ``[B, n_facts]``;
+    ``heads[g]`` ``[B, k_g]`` the probabilities of the circuit's heads of used group ``g``
+    (0 for a head that must not be chosen) and ``rest[g]`` ``[B]`` the probability of its
+    "rest" outcome (the other heads or none). The semiring says what each becomes
+    (``fact_literals``, ``ad_literals``); the offset is combined with a root by ``mul``.
     """
     batch = facts.shape[0]
     dtype, device = facts.dtype, facts.device
-    pos = torch.zeros(batch, n_vars, dtype=dtype, device=device)
-    neg = torch.zeros(batch, n_vars, dtype=dtype, device=device)
-    offset = torch.zeros(batch, dtype=dtype, device=device)
+    # a head's negative literal (and any variable not set below) is neutral: the semiring's one
+    pos = torch.full((batch, n_vars), semiring.one, dtype=dtype, device=device)
+    neg = torch.full((batch, n_vars), semiring.one, dtype=dtype, device=device)
+    offset = torch.full((batch,), semiring.one, dtype=dtype, device=device)
     if facts.shape[-1]:
-        best = torch.maximum(facts, 1 - facts)
         cols = torch.tensor(variables.coin_vars, device=device)
-        pos[:, cols] = torch.log(facts) - torch.log(best)
-        neg[:, cols] = torch.log1p(-facts) - torch.log(best)
-        offset = offset + torch.log(best).sum(-1)
+        pos[:, cols], neg[:, cols], off = semiring.fact_literals(facts)
+        offset = semiring.mul(offset, off)
     for g, (h, r) in enumerate(zip(heads, rest)):
         cols = torch.tensor(variables.group_vars[g], device=device)
-        pos[:, cols] = torch.log(h)
-        pos[:, rest_vars[g]] = torch.log(r)
+        pos[:, cols], pos[:, rest_vars[g]], off = semiring.ad_literals(h, r)
+        offset = semiring.mul(offset, off)
     return pos, neg, offset
+
+
+def rest_outcome(p: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The best world outside an AD's first ``k`` heads: ``(probability, head index or -1 for no head)``.
+
+    The queries cannot tell the later heads apart, so the best of them is the
+    most probable one (not their sum: that would be a set of worlds).
+    """
+    none = (1 - p.sum(-1)).clamp_min(0)
+    if p.shape[-1] > k:
+        best, idx = p[:, k:].max(-1)
+        take = best >= none
+        return torch.where(take, best, none), torch.where(take, idx + k, torch.full_like(idx, -1))
+    return none, torch.full(none.shape, -1, dtype=torch.long, device=p.device)

@@ -20,7 +20,7 @@ import torch
 from ..circuit.semiring import BOOLEAN, MAX_LOG
 from ..errors import InconsistentEvidenceError
 from ..ground.ground_program import ADGroup, GroundProgram
-from ..inference import CompiledQuery, mpe_literals
+from ..inference import CompiledQuery, choice_literals
 from ..program import Program
 from ..syntax.printing import format_term
 from ._common import as_program, compile_with_evidence_root, label, relevant_choices, world_weights
@@ -91,7 +91,7 @@ def mpe(program: Program | str) -> MostProbableWorld:
         rest.append(torch.tensor([_rest(probs, used)], dtype=torch.float64))
     facts = torch.tensor([vm.coin_probs], dtype=torch.float64)
     with torch.no_grad():
-        pos, neg, offsets = mpe_literals(vm, n, mpe_c.rest_vars, facts, heads, rest)
+        pos, neg, offsets = choice_literals(MAX_LOG, vm, n, mpe_c.rest_vars, facts, heads, rest)
         offset = float(offsets[0])
         buf = mpe_c.circuit.evaluate_literals(pos, neg, MAX_LOG)
     root = int(mpe_c.circuit.roots[len(gp.queries)])

@@ -20,7 +20,7 @@ import torch
 
 from ..circuit.semiring import MAX_LOG
 from ..errors import InferenceError
-from ..inference import mpe_literals
+from ..inference.weights import choice_literals, rest_outcome
 from .templates import Template, show
 
 __all__ = ["Choice", "Explanation", "explain", "mpe_values"]
@@ -94,22 +94,8 @@ def _literal_values(
         p = probs if probs.dim() > 1 else probs.expand(batch, probs.shape[-1])
         k = len(vm.group_vars[g])
         heads.append(p[:, :k])
-        rest.append(_rest(p, k)[0])
-    return mpe_literals(vm, mpe.circuit.n_vars, mpe.rest_vars, facts, heads, rest)
-
-
-def _rest(p: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The best world outside an AD's first ``k`` heads: ``(probability, head index or -1 for no head)``.
-
-    The queries cannot tell the later heads apart, so the best of them is the
-    most probable one (not their sum: that would be a set of worlds).
-    """
-    none = (1 - p.sum(-1)).clamp_min(0)
-    if p.shape[-1] > k:
-        best, idx = p[:, k:].max(-1)
-        take = best >= none
-        return torch.where(take, best, none), torch.where(take, idx + k, torch.full_like(idx, -1))
-    return none, torch.full(none.shape, -1, dtype=torch.long, device=p.device)
+        rest.append(rest_outcome(p, k)[0])
+    return choice_literals(MAX_LOG, vm, mpe.circuit.n_vars, mpe.rest_vars, facts, heads, rest)
 
 
 def mpe_values(
@@ -184,7 +170,7 @@ def explain(model, query: str, answer: object | None, inputs: Mapping) -> list[E
                     if g is not None and positive:
                         # none of the heads the queries use: the best other head, or no head at all
                         heads = _row(ads[g], b).unsqueeze(0)
-                        p, head = (float(x[0]) for x in _rest(heads, len(vm.group_vars[g])))
+                        p, head = (float(x[0]) for x in rest_outcome(heads, len(vm.group_vars[g])))
                         if head >= 0:
                             atom = show(cq.ad_all_labels[g][int(head)])
                         else:

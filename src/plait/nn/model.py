@@ -18,12 +18,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..circuit.semiring import get_semiring
 from ..errors import InferenceError, NeuralError, SourceSpan
 from ..ground.database import ClauseDB, NeuralSpec, build_database
 from ..ground.engine import Limits
 from ..inference import (
     InferenceOptions,
 )
+from ..inference.fuzzy import truth_values
 from ..program import Program
 from . import explain as explanations
 from .running import NetworkRunner
@@ -67,9 +69,10 @@ class Model(NetworkRunner, nn.Module):
     ) -> None:
         super().__init__()
         self.options = (options or MODEL_DEFAULTS).replace(**changes)
-        if self.options.semiring not in ("auto", "log", "probability"):
+        if self.options.semiring in ("max-product", "boolean", "max-log"):
             raise InferenceError(
-                f"unknown semiring {self.options.semiring!r} for a model", hint="use 'auto', 'log' or 'probability'"
+                f"the semiring {self.options.semiring!r} gives no answer distribution to train or query a model on",
+                hint="use 'auto', 'log' or 'probability'; for the most probable world use model.explain",
             )
         if isinstance(program, Path):
             program = Program.from_file(program, limits)
@@ -157,16 +160,33 @@ class Model(NetworkRunner, nn.Module):
         """
         _check_inputs(query, inputs)
         t = self.template(query, inputs)
-        weights = self.leaf_weights(t, inputs)
         order = None if t._identity_order else t._order
+        form = "circuit" if self.options.semiring == "auto" else get_semiring(self.options.semiring).form
+        if form != "circuit":  # possibilistic or fuzzy degrees from the networks' outputs
+            return _select(self._degrees(t, inputs, form), order)
+        weights = self.leaf_weights(t, inputs)
 
         def select(x: torch.Tensor) -> torch.Tensor:
-            return x if order is None else x[:, order.to(x.device)]
+            return _select(x, order)
 
         def watch(x: torch.Tensor) -> torch.Tensor:
             return x.gather(1, targets.to(x.device).view(-1, 1))
 
         return t.evaluator.answers(t.compiled, weights, True, select, None if targets is None else watch)
+
+    def _degrees(self, t: Template, inputs: Inputs, form: str) -> torch.Tensor:
+        """Log degrees ``[B, n_answers]`` (template order) under a ``"choices"`` or ``"ground"`` semiring."""
+        sr = get_semiring(self.options.semiring)
+        facts, ads = self.leaf_probabilities(t, inputs)
+        if form == "choices":
+            return t.compiled(facts, ads, semiring=sr, log=True)
+        vm, gp = t.compiled.variables, t.ground
+        degrees = {nid: facts[:, j] for j, nid in enumerate(vm.coin_nodes)}
+        for g, gid in enumerate(vm.group_ids):
+            row = ads[g] if ads[g].dim() > 1 else ads[g].expand(facts.shape[0], ads[g].shape[-1])
+            for nid in gp.groups[gid].choices:
+                degrees[nid] = row[:, gp.nodes[nid].index]
+        return torch.log(truth_values(gp, sr, degrees, dtype=self.dtype))
 
     # ------------------------------------------------------------------ prediction
 
@@ -242,3 +262,8 @@ def _initial_logits(spec: NeuralSpec) -> torch.Tensor:
     total = sum(init)
     probs = [max(v / total, 1e-6) for v in init] if total > 0 else [1.0 / len(init)] * len(init)
     return torch.log(torch.tensor(probs))
+
+
+def _select(x: torch.Tensor, order: torch.Tensor | None) -> torch.Tensor:
+    """Answer columns in the template's order."""
+    return x if order is None else x[:, order.to(x.device)]

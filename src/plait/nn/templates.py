@@ -292,6 +292,8 @@ def compile_template(
                 "give each input arity its own network name",
             )
     evaluator = AutoLogSpace((options or MODEL_DEFAULTS).semiring)
-    return Template(
+    template = Template(
         text, bound, shape, outputs, compiled, order, answers, values, list(calls.values()), params, evaluator
     )
+    template.ground = gp  # fuzzy semirings are evaluated on the rules, not on the circuit
+    return template
