@@ -363,9 +363,14 @@ def _fine_coarse_nets(d: dict, seed: int) -> tuple[nn.Module, nn.Module]:
     return DigitNet(size, 10), DigitNet(size, max(d["supers"]) + 1)
 
 
+def fine_epochs(d: dict, epochs: int) -> int:
+    """Epochs over the few fine labels that take as many steps as ``epochs`` over all images (at most 200)."""
+    return min(200, max(epochs, round(epochs * len(d["x"]) / max(len(d["xf"]), 1))))
+
+
 def cf_baseline(d: dict, epochs: int, seed: int) -> Trained:
     fine, _ = _fine_coarse_nets(d, seed)
-    _, s = _timed(lambda: fam.train_classifier(fine, d["xf"], d["yf"], epochs=epochs, seed=seed))
+    _, s = _timed(lambda: fam.train_classifier(fine, d["xf"], d["yf"], epochs=fine_epochs(d, epochs), seed=seed))
 
     def answer(x):
         with torch.no_grad():
@@ -377,8 +382,12 @@ def cf_baseline(d: dict, epochs: int, seed: int) -> Trained:
 def _cf_experts(d: dict, epochs: int, seed: int) -> tuple[fam.Ensemble, nn.Module, nn.Module, float]:
     fine, coarse = _fine_coarse_nets(d, seed)
     ens = fam.Ensemble(fam.coarse_fine_program(d["supers"]), {"fine_net": fine, "coarse_net": coarse})
-    data = {"fine_net": (d["xf"], d["yf"]), "coarse_net": (d["x"], d["yc"])}
-    _, s = _timed(lambda: ens.train_experts(data, epochs=epochs, seed=seed))
+
+    def train():
+        fam.train_classifier(fine, d["xf"], d["yf"], epochs=fine_epochs(d, epochs), seed=seed)
+        fam.train_classifier(coarse, d["x"], d["yc"], epochs=epochs, seed=seed)
+
+    _, s = _timed(train)
     return ens, fine, coarse, s
 
 
