@@ -273,7 +273,7 @@ def _valid_answer(model: plait.Model) -> Callable[..., torch.Tensor]:
 
 def _board_loss(logp: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``-log P(valid)`` for valid boards, ``-log(1 - P(valid))`` for invalid ones."""
-    lp = logp[:, 0]
+    lp = logp[:, 0].clamp_min(-30.0)  # a saturated softmax can make P(valid) exactly 0: a floor, not inf
     log_not = torch.log1p(-lp.exp().clamp_max(1 - 1e-7))
     return -torch.where(y.bool(), lp, log_not).mean()
 

@@ -318,3 +318,15 @@ def test_edcr_learns_rules_with_enough_precision_and_corrects_only_flagged_predi
         edcr.learn(fine[:, :3], coarse, y)
     with pytest.raises(FamilyError, match="min_precision must lie in"):
         fam.EDCR(supers, min_precision=2)
+
+
+def test_semantic_loss_leaves_out_impossible_observations():
+    sl = fam.SemanticLoss(ADD3, "add(A, B, Z)", ["A", "B"])
+    pa = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]], requires_grad=True)
+    pb = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
+    loss = sl(pa, pb, target=[4, 1])  # 0 + 0 cannot be 4: left out; the second is -log 0.5
+    assert torch.isclose(loss, torch.tensor(math.log(2), dtype=loss.dtype))
+    loss.backward()
+    assert torch.isfinite(pa.grad).all()
+    nothing = sl(pa[:1], pb[:1], target=[4])
+    assert float(nothing.detach()) == 0.0 and nothing.requires_grad

@@ -44,7 +44,8 @@ class SemanticLoss(nn.Module):
 
     ``target`` holds the observed answer per example (values of the query's
     free variables); for a query without free variables (a constraint that must
-    hold) leave it out. The result is the batch mean.
+    hold) leave it out. The result is the batch mean over the examples whose
+    observed answer is possible (one with probability exactly 0 is left out).
     """
 
     def __init__(self, program: Program | str | Path, query: str, inputs: Sequence[str], **model_kwargs: object):
@@ -59,9 +60,25 @@ class SemanticLoss(nn.Module):
                     f"{self.layer.query} has {logp.shape[1]} answers: the semantic loss needs target=[...]",
                     hint="give the observed answer per example, or use a query without free variables",
                 )
-            return -logp[:, 0].mean()
+            return _finite_mean(-logp[:, 0])
         cols = self.layer.template.targets(target).to(logp.device)  # type: ignore[arg-type]
-        return -logp.gather(1, cols[:, None]).mean()
+        return _finite_mean(-logp.gather(1, cols[:, None])[:, 0])
+
+
+def _finite_mean(nll: torch.Tensor) -> torch.Tensor:
+    """The mean over the examples whose observed answer is possible.
+
+    An answer with probability exactly 0 (a saturated float32 softmax rules out
+    every proof, or a wrong label) has no gradient to give; it is left out, as
+    :func:`plait.fit` does, instead of turning the loss into inf and the weights
+    into NaN. All impossible: a zero loss that still has a graph.
+    """
+    finite = torch.isfinite(nll)
+    if bool(finite.all()):
+        return nll.mean()
+    if not bool(finite.any()):
+        return nll.nan_to_num(0.0, 0.0, 0.0).sum() * 0.0
+    return nll[finite].mean()
 
 
 class FuzzyLoss(nn.Module):
