@@ -330,3 +330,12 @@ def test_semantic_loss_leaves_out_impossible_observations():
     assert torch.isfinite(pa.grad).all()
     nothing = sl(pa[:1], pb[:1], target=[4])
     assert float(nothing.detach()) == 0.0 and nothing.requires_grad
+
+
+@pytest.mark.parametrize("tnorm", ["godel", "product"])
+def test_fuzzy_loss_gradients_stay_finite_at_saturated_outputs(tnorm):
+    fl = fam.FuzzyLoss(ADD3, "add(A, B, Z)", ["A", "B"], tnorm=tnorm, loss="log")
+    pa = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]], requires_grad=True)
+    pb = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
+    fl(pa, pb, target=[4, 1]).backward()
+    assert torch.isfinite(pa.grad).all() and pa.grad[1, 0] < 0

@@ -116,7 +116,9 @@ class FuzzyLoss(nn.Module):
 
     def truth(self, *dists: torch.Tensor, target: Sequence[object] | torch.Tensor | None = None) -> torch.Tensor:
         """``[batch]`` fuzzy degree of the observed answer (of the query, without ``target``)."""
-        log_degree = self.layer(*dists)
+        # degrees are kept off exact 0: plait's fuzzy evaluation gives NaN gradients where a degree is exactly 0
+        # (a saturated softmax), and a degree of 1e-6 changes no loss that matters
+        log_degree = self.layer(*(d.clamp_min(1e-6) for d in dists))
         if target is None:
             if log_degree.shape[1] != 1:
                 raise FamilyError(
@@ -130,7 +132,7 @@ class FuzzyLoss(nn.Module):
     def forward(self, *dists: torch.Tensor, target: Sequence[object] | torch.Tensor | None = None) -> torch.Tensor:
         truth = self.truth(*dists, target=target)
         if self.loss == "log":
-            return -truth.clamp_min(1e-12).log().mean()
+            return _finite_mean(-truth.log())
         return (1 - truth).mean()
 
 
