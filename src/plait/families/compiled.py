@@ -94,7 +94,11 @@ class FuzzyLoss(nn.Module):
     ground rules as written: a rule body is the t-norm of its literals, an atom the
     t-conorm of its bodies, a network's value its degree. ``tnorm`` is ``"godel"``
     (min / max), ``"product"`` (product / probabilistic sum) or ``"lukasiewicz"``
-    (bounded sum). ``target`` as for :class:`SemanticLoss`.
+    (bounded sum). ``target`` as for :class:`SemanticLoss`. Degrees are kept off
+    exact 0 (at 1e-6). Under Łukasiewicz a conjunction of two probabilities that sum
+    to at most 1 is exactly 0, so with one-hot-like outputs an answer's degree is
+    often exactly 0, and the log of that degree in plait's fuzzy evaluation gives a
+    NaN gradient: prefer ``"godel"`` or ``"product"`` for training.
     """
 
     def __init__(
