@@ -331,6 +331,11 @@ def run_family(task: str, name: str, runner, train: dict, test: dict, cfg: Confi
 # ----------------------------------------------------------------------------- scores and report
 
 
+def kind_of(task: str) -> str:
+    """``coarse_fine (Fashion-MNIST)`` -> ``coarse_fine``: the task's kind, without the data set."""
+    return task.split()[0]
+
+
 def criteria_of(task: str, r: dict) -> dict[str, float | str]:
     """One number per criterion (higher is better), or the reason there is none."""
     c: dict[str, float | str] = {"reasoning": r["reasoning"]}
@@ -450,7 +455,7 @@ def report(
         out.append("| family | " + " | ".join(CRITERIA) + " |")
         out.append("|---" * (len(CRITERIA) + 1) + "|")
         for f, r in res.items():
-            c = criteria_of(task, r)
+            c = criteria_of(kind_of(task), r)
             out.append(f"| {f} | " + " | ".join(fmt(c[k]) for k in CRITERIA) + " |")
         out += ["", "Normalised (1 = best family on the criterion, 0 = worst; — = no value, reason above):", ""]
         out.append("| family | " + " | ".join(CRITERIA) + " |")
@@ -494,7 +499,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--tasks", nargs="*", default=None, choices=["addition", "boards", "coarse_fine"])
     ap.add_argument("--seeds", type=int, nargs="*", default=None)
     ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--from-json", type=Path, default=None, help="rewrite the report from a run's raw results")
     args = ap.parse_args(argv)
+    if args.from_json is not None:
+        from_json(args.from_json, args.doc or ROOT / "docs" / "families.md", args.img_dir or ROOT / "docs" / "img")
+        return {}
     torch.set_num_threads(1)
     cfg = QUICK if args.quick else Config()
     overrides = {k: v for k, v in (("tasks", tuple(args.tasks or ()) or None), ("epochs", args.epochs),
@@ -526,12 +535,18 @@ def main(argv: list[str] | None = None) -> dict:
         train, test = cf_task(cfg, split, supers)
         results[name] = {f: run_family("coarse_fine", f, r, train, test, cfg, log) for f, r in CF_FAMILIES.items()}
         not_run[name] = not_run.pop("coarse_fine")
+    seconds = time.perf_counter() - start
+    write(cfg, results, not_run, doc, img_dir, seconds)
+    log(f"wrote {doc} and the radar charts in {img_dir} ({seconds:.0f} s)")
+    return {"results": results, "doc": doc, "img_dir": img_dir, "seconds": seconds}
+
+
+def write(cfg: Config, results: dict, not_run: dict, doc: Path, img_dir: Path, seconds: float) -> None:
+    """The scores, the radar charts, the doc's scorecard section and the raw results (JSON)."""
     scores = {}
     for task, res in results.items():
-        kind = "coarse_fine" if task.startswith("coarse_fine") else task
-        scores[task] = normalise({f: criteria_of(kind, r) for f, r in res.items()})
-        radar(task.split()[0], scores[task], img_dir / f"families_{task.split()[0]}.png")
-    seconds = time.perf_counter() - start
+        scores[task] = normalise({f: criteria_of(kind_of(task), r) for f, r in res.items()})
+        radar(kind_of(task), scores[task], img_dir / f"families_{kind_of(task)}.png")
     text = report(cfg, results, scores, not_run, img_dir, doc.parent, seconds)
     old = doc.read_text() if doc.exists() else ""
     if START in old and END in old:
@@ -539,11 +554,20 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         new = old + ("\n" if old else "") + text + "\n"
     doc.write_text(new)
-    (img_dir / "families_results.json").write_text(
-        json.dumps({"config": asdict(cfg), "results": results}, indent=1, default=str)
-    )
-    log(f"wrote {doc} and the radar charts in {img_dir} ({seconds:.0f} s)")
-    return {"results": results, "scores": scores, "doc": doc, "img_dir": img_dir, "seconds": seconds}
+    raw = {"config": asdict(cfg), "seconds": seconds, "not_run": not_run, "results": results}
+    (img_dir / "families_results.json").write_text(json.dumps(raw, indent=1, default=str) + "\n")
+
+
+def from_json(path: Path, doc: Path, img_dir: Path) -> None:
+    """Rewrite the report from the raw results of an earlier run (no training)."""
+    raw = json.loads(path.read_text())
+    cfg = Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw["config"].items()})
+    for res in raw["results"].values():
+        for r in res.values():
+            r["learning_curve"] = {float(k): v for k, v in r["learning_curve"].items()}
+    not_run = raw.get("not_run") or {"boards": BOARD_NOT_RUN}
+    not_run |= {t: CF_NOT_RUN for t in raw["results"] if t.startswith("coarse_fine")}
+    write(cfg, raw["results"], not_run, doc, img_dir, raw["seconds"])
 
 
 if __name__ == "__main__":

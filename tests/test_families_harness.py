@@ -46,3 +46,10 @@ def test_the_quick_harness_writes_a_complete_scorecard_and_radar_charts(tmp_path
     raw = [r for r in criteria_rows if "n/a" in r[1] or re.search(r"\d\.\d{3}", r[1])]
     assert all("—" not in cells for _, cells in raw)  # raw values: a number or a reason
     assert "### Verdict" in text and "ensemble" in text.split("### Verdict")[1]
+    # the report can be rewritten from the raw results alone, and says the same
+    again = tmp_path / "again.md"
+    again.write_text("<!-- scorecard:start -->\n<!-- scorecard:end -->\n")
+    bench.main(["--from-json", str(tmp_path / "img" / "families_results.json"), "--doc", str(again),
+                "--img-dir", str(tmp_path / "img")])  # fmt: skip
+    section = re.search(r"<!-- scorecard:start -->.*<!-- scorecard:end -->", text, re.S).group(0)
+    assert again.read_text().strip() == section.strip()
