@@ -265,3 +265,17 @@ def test_a_reader_that_reads_nothing_ends_quietly():
         err = proc.stderr.read().decode()
         assert proc.wait(timeout=120) == 141
     assert err == ""
+
+
+def test_sdd_budget_from_the_command_line(tmp_path, capsys):
+    path = tmp_path / "big.pl"
+    path.write_text(
+        "".join(f"0.5::a{i}. 0.5::b{i}. c{i} :- a{i}; b{i}. evidence(c{i}, true).\n" for i in range(6)) + "query(a0).\n"
+    )
+    code, _, err = run_cli(capsys, "query", str(path), "--max-sdd-size", "5")
+    assert code == 1
+    assert "grew the SDD past the budget of 5 elements" in err and "max_sdd_size=" in err
+    code, out, _ = run_cli(capsys, "query", str(path), "--max-sdd-size", "100000")
+    assert code == 0 and out.startswith("a0\t0.666")
+    code, _, err = run_cli(capsys, "query", str(path), "--max-sdd-size", "0")
+    assert code == 2 and "must be 1 or more" in err

@@ -33,16 +33,8 @@ if not CORPUS.is_dir():  # pragma: no cover
 
 # The one explicit skip list (keep it under 15 programs): program -> reason.
 SKIP = {
-    "aggregate_builtins.pl": "aggregate heads such as avg<Salary> (ProbLog 2.3 library(aggregate) syntax) are not implemented yet",
-    "aggregate_builtins_scoped.pl": "scoped aggregate heads (scopes + avg<X> syntax) are not implemented",
-    "aggregate_custom.pl": "library(collect) '=>' aggregation with user-defined collectors is not implemented",
-    "aggregate_satisfy.pl": "library(collect) '=>' with constraint solving via call/N over conjunctions is not implemented",
-    "cut.pl": "library(cut) (ProbLog's indexed cut/1) is not supported: plait has no cut",
-    "cut_2.pl": "library(cut) (ProbLog's indexed cut/1) is not supported: plait has no cut",
     "extern_test.pl": "Python externs (use_module('extern_lib.py')) are refused by design: a program text never runs code",
     "extern_test_out.pl": "Python externs (use_module('extern_lib.py')) are refused by design: a program text never runs code",
-    "scope_manipulation.pl": "library(scope) semantics (querying conjunctions and lists of scopes) are not implemented; "
-    "plait rejects the directive rather than answer wrongly",
     "smokers_csv.pl": "expected value relies on a ProbLog 2.3 quirk with quoted atoms from CSV ('bob' vs bob); "
     "with the same facts written in the program ProbLog gives 0.62021314, which plait matches (test_smokers_facts)",
     "smokers_db.pl": "same ProbLog quoted-atom quirk as smokers_csv.pl, for SQLite tables",

@@ -77,6 +77,7 @@ def test_ground_output_reads_back_to_the_same_answers_on_the_examples(capsys, pa
 
 
 HARD = """
+:- use_module(library(lists)).
 0.3::p(1). 0.6::p(1).                      % two coins for one atom
 0.4::r(X) :- member(X, [a, b]).            % a probabilistic rule: its coin and its head are two nodes
 0.2::s; 0.5::t :- r(a).                    % an AD with a body

@@ -305,3 +305,13 @@ def test_cli_semiring_choices_are_registered_semirings():
 
     for name in SEMIRING_CHOICES:
         assert InferenceOptions(semiring=name).semiring == name
+
+
+def test_a_model_under_lukasiewicz_has_no_nan_gradients_at_degree_zero():
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Softmax(-1))
+    prog = "nn(net, [X], Y, [0, 1, 2]) :: digit(X, Y).\nadd(X, Y, Z) :- digit(X, N1), digit(Y, N2), Z is N1 + N2.\n"
+    model = plait.Model(prog, {"net": net}, semiring="lukasiewicz")
+    logp = model.log_prob("add(A, B, Z)", A=torch.rand(4, 4), B=torch.rand(4, 4))
+    assert torch.isneginf(logp).any()  # max(0, a + b - 1) is exactly 0 for most sums
+    logp[torch.isfinite(logp)].sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)

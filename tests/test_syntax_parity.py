@@ -250,7 +250,7 @@ def _needs_space(a, b, text: str) -> bool:
 def respace(text: str, rng: random.Random | None, mode: str) -> str:
     """The same tokens, laid out anew: 'tight' (no optional space), 'loose' (a line break
     between all tokens) or 'random'. Comments are dropped."""
-    toks = list(tokenize(text))
+    toks = [t for t in tokenize(text) if t.end_pos > t.start_pos]  # not the functor of avg<X>, which has no text
     out = []
     for i, tok in enumerate(toks):
         if i:

@@ -12,6 +12,7 @@ compilation, evaluated as batched, differentiable tensor circuits.
 from .circuit.semiring import BOOLEAN, LOG_PROBABILITY, MAX_PRODUCT, PROBABILITY, Semiring
 from .errors import (
     CallModeError,
+    CompilationBudgetError,
     CompilationError,
     GroundingError,
     GroundingLimitError,
@@ -93,6 +94,7 @@ __all__ = [
     "NonStratifiedError",
     "GroundingLimitError",
     "CompilationError",
+    "CompilationBudgetError",
     "InferenceError",
     "InconsistentEvidenceError",
     "NeuralError",

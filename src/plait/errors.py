@@ -30,6 +30,7 @@ __all__ = [
     "NonStratifiedError",
     "GroundingLimitError",
     "CompilationError",
+    "CompilationBudgetError",
     "InferenceError",
     "InconsistentEvidenceError",
     "NeuralError",
@@ -218,6 +219,10 @@ class GroundingLimitError(GroundingError):
 
 class CompilationError(PlaitError):
     """Knowledge compilation failed (e.g. ran out of a size budget)."""
+
+
+class CompilationBudgetError(CompilationError):
+    """The SDDs outgrew the size budget (``max_sdd_size``) before compilation finished."""
 
 
 class InferenceError(PlaitError):

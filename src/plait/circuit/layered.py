@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from pysdd.sdd import SddNode
 
+from .sdd_reader import DECISION, FALSE, LITERAL, TRUE, read_sdd
 from .semiring import LOG_PROBABILITY, PROBABILITY, Semiring, get_semiring
 
 __all__ = ["LayeredCircuit", "from_sdd"]
@@ -29,7 +31,9 @@ class LayeredCircuit(torch.nn.Module):
     def __init__(
         self,
         n_vars: int,
-        layers: Sequence[tuple[list[int], list[int], list[int], int]],
+        layers: Sequence[
+            tuple[Sequence[int] | np.ndarray, Sequence[int] | np.ndarray, Sequence[int] | np.ndarray, int]
+        ],
         roots: Sequence[int],
         size: int,
     ) -> None:
@@ -40,33 +44,35 @@ class LayeredCircuit(torch.nn.Module):
         self._layer_sizes: list[int] = []
         self._layer_starts: list[int] = []
         self._dense: list[bool] = []
+        zero = 2 * n_vars + 1
         for i, (primes, subs, segs, n_out) in enumerate(layers):
-            self.register_buffer(f"prime{i}", torch.tensor(primes, dtype=torch.long), persistent=False)
-            self.register_buffer(f"sub{i}", torch.tensor(subs, dtype=torch.long), persistent=False)
-            self.register_buffer(f"seg{i}", torch.tensor(segs, dtype=torch.long), persistent=False)
+            primes = np.asarray(primes, dtype=np.int64)
+            subs = np.asarray(subs, dtype=np.int64)
+            segs = np.asarray(segs, dtype=np.int64)
+            self.register_buffer(f"prime{i}", torch.from_numpy(primes.copy()), persistent=False)
+            self.register_buffer(f"sub{i}", torch.from_numpy(subs.copy()), persistent=False)
+            self.register_buffer(f"seg{i}", torch.from_numpy(segs.copy()), persistent=False)
             self._layer_sizes.append(n_out)
             # Dense layout for the log and max-log semirings: element k of node j at
             # [j, k], short nodes padded with the constant "zero" (-inf). A layer is
             # then two gathers, an add and one logsumexp/amax over the last dim.
             # Skipped when padding would more than double the work of a big layer.
-            counts = [0] * n_out
-            for g in segs:
-                counts[g] += 1
-            width = max(counts) if counts else 0
+            counts = np.bincount(segs, minlength=n_out)
+            width = int(counts.max()) if len(segs) else 0
             # (small layers are always dense: there the cost is per op, not per element)
             dense = width * n_out <= max(2 * len(segs), 4096)
             self._dense.append(dense)
             if dense:
-                zero = 2 * n_vars + 1
-                pp = [[zero] * width for _ in range(n_out)]
-                ps = [[zero] * width for _ in range(n_out)]
-                fill = [0] * n_out
-                for a, b, g in zip(primes, subs, segs):
-                    pp[g][fill[g]] = a
-                    ps[g][fill[g]] = b
-                    fill[g] += 1
-                self.register_buffer(f"dprime{i}", torch.tensor(pp, dtype=torch.long), persistent=False)
-                self.register_buffer(f"dsub{i}", torch.tensor(ps, dtype=torch.long), persistent=False)
+                # the k-th element of each node, in element order (stable sort by node)
+                order = np.argsort(segs, kind="stable")
+                seg_sorted = segs[order]
+                rank = np.arange(len(segs)) - (np.cumsum(counts) - counts)[seg_sorted]
+                pp = np.full((n_out, width), zero, dtype=np.int64)
+                ps = np.full((n_out, width), zero, dtype=np.int64)
+                pp[seg_sorted, rank] = primes[order]
+                ps[seg_sorted, rank] = subs[order]
+                self.register_buffer(f"dprime{i}", torch.from_numpy(pp), persistent=False)
+                self.register_buffer(f"dsub{i}", torch.from_numpy(ps), persistent=False)
         start = 2 * n_vars + 2
         for n_out in self._layer_sizes:
             self._layer_starts.append(start)
@@ -253,69 +259,71 @@ class _ProbCircuit(torch.autograd.Function):
 
 
 def from_sdd(roots: Sequence[SddNode], n_vars: int) -> LayeredCircuit:
-    """Layer the SDD DAG below ``roots`` (shared nodes are evaluated once)."""
-    one, zero = 2 * n_vars, 2 * n_vars + 1
-    level: dict[int, int] = {}
-    pos: dict[int, int] = {}
-    elems: dict[int, list[tuple[SddNode, SddNode]]] = {}
-    nodes: dict[int, SddNode] = {}
+    """Layer the SDD DAG below ``roots`` (shared nodes are evaluated once).
 
-    def leaf_pos(node: SddNode) -> int | None:
-        if node.is_true():
-            return one
-        if node.is_false():
-            return zero
-        if node.is_literal():
-            lit = node.literal
-            return (lit - 1) if lit > 0 else (n_vars + (-lit) - 1)
-        return None
+    A node's layer is one more than its deepest child's (longest path from the
+    leaves), computed for all nodes at once by peeling the DAG from the leaves
+    upwards; the SDD is read in bulk (:func:`~plait.circuit.sdd_reader.read_sdd`),
+    so no step loops over nodes in Python.
 
-    # post-order traversal to compute levels
-    for root in roots:
-        if root.id in level:
-            continue
-        stack: list[tuple[SddNode, bool]] = [(root, False)]
-        while stack:
-            node, expanded = stack.pop()
-            nid = node.id
-            if nid in level:
-                continue
-            lp = leaf_pos(node)
-            if lp is not None:
-                level[nid] = 0
-                pos[nid] = lp
-                continue
-            if not expanded:
-                es = elems.get(nid)
-                if es is None:
-                    es = elems[nid] = list(node.elements())
-                    nodes[nid] = node
-                stack.append((node, True))
-                for p, s in es:
-                    if p.id not in level:
-                        stack.append((p, False))
-                    if s.id not in level:
-                        stack.append((s, False))
-            else:
-                es = elems[nid]
-                level[nid] = 1 + max(max(level[p.id], level[s.id]) for p, s in es)
-    by_level: dict[int, list[int]] = {}
-    for nid, lv in level.items():
-        if lv > 0:
-            by_level.setdefault(lv, []).append(nid)
+    >>> from pysdd.sdd import SddManager
+    >>> m = SddManager(2)
+    >>> c = from_sdd([m.literal(1) & m.literal(2)], 2)
+    >>> c(torch.tensor([0.5, 0.4], dtype=torch.float64)).tolist()
+    [0.2]
+    """
+    dag = read_sdd(roots)
+    n_nodes = len(dag.kind)
+    pos = np.full(n_nodes, -1, dtype=np.int64)
+    lit = dag.literal
+    is_lit = dag.kind == LITERAL
+    pos[is_lit & (lit > 0)] = lit[is_lit & (lit > 0)] - 1
+    pos[is_lit & (lit < 0)] = n_vars - lit[is_lit & (lit < 0)] - 1
+    pos[dag.kind == TRUE] = 2 * n_vars
+    pos[dag.kind == FALSE] = 2 * n_vars + 1
+    is_dec = dag.kind == DECISION
+    level = _levels(is_dec, dag.elem_node, dag.elem_prime, dag.elem_sub)
+    dec = np.flatnonzero(is_dec)
+    order = dec[np.argsort(level[dec], kind="stable")]
     start = 2 * n_vars + 2
+    pos[order] = start + np.arange(len(order))
+    sizes = np.bincount(level[order] - 1) if len(order) else np.zeros(0, np.int64)
+    # elements in node position order: grouped by layer, and by node inside a layer
+    parent = pos[dag.elem_node]
+    eo = np.argsort(parent, kind="stable")
+    parent, primes, subs = parent[eo], pos[dag.elem_prime[eo]], pos[dag.elem_sub[eo]]
+    layer_start = start + np.concatenate(([0], np.cumsum(sizes)))
+    cut = np.searchsorted(parent, layer_start)
     layers = []
-    for lv in sorted(by_level):
-        ids = by_level[lv]
-        for k, nid in enumerate(ids):
-            pos[nid] = start + k
-        primes, subs, segs = [], [], []
-        for k, nid in enumerate(ids):
-            for p, s in elems[nid]:
-                primes.append(pos[p.id])
-                subs.append(pos[s.id])
-                segs.append(k)
-        layers.append((primes, subs, segs, len(ids)))
-        start += len(ids)
-    root_pos = [pos[r.id] for r in roots]
-    return LayeredCircuit(n_vars, layers, root_pos, start)
+    for i, n_out in enumerate(sizes.tolist()):
+        a, b = cut[i], cut[i + 1]
+        layers.append((primes[a:b], subs[a:b], parent[a:b] - layer_start[i], n_out))
+    return LayeredCircuit(n_vars, layers, pos[dag.roots].tolist(), start + len(order))
+
+
+def _levels(is_dec: np.ndarray, elem_node: np.ndarray, elem_prime: np.ndarray, elem_sub: np.ndarray) -> np.ndarray:
+    """Longest path from the leaves to each node (leaves 0), by peeling layers (Kahn's algorithm)."""
+    n = len(is_dec)
+    level = np.zeros(n, dtype=np.int64)
+    child = np.concatenate((elem_prime, elem_sub))
+    parent = np.concatenate((elem_node, elem_node))
+    inner = is_dec[child]  # only decision children have to be placed first
+    child, parent = child[inner], parent[inner]
+    waiting = np.bincount(parent, minlength=n)
+    by_child = np.argsort(child, kind="stable")
+    child_sorted, parent_by_child = child[by_child], parent[by_child]
+    frontier = np.flatnonzero(is_dec & (waiting == 0))
+    depth = 1
+    while len(frontier):
+        level[frontier] = depth
+        lo = np.searchsorted(child_sorted, frontier, "left")
+        hi = np.searchsorted(child_sorted, frontier, "right")
+        count = hi - lo
+        if not count.sum():
+            break
+        idx = np.repeat(lo - np.concatenate(([0], np.cumsum(count)[:-1])), count) + np.arange(int(count.sum()))
+        users, k = np.unique(parent_by_child[idx], return_counts=True)
+        waiting[users] -= k
+        frontier = users[waiting[users] == 0]
+        depth += 1
+    return level

@@ -42,6 +42,14 @@ def _count(text: str) -> int:
     return value
 
 
+def _size(text: str) -> int:
+    """A budget that counts something: a whole number above 0."""
+    value = _count(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def _seconds(text: str) -> float:
     """A time limit: a finite number of seconds above 0."""
     try:
@@ -99,6 +107,14 @@ def _parser() -> argparse.ArgumentParser:
     limits(q)
     q.add_argument("--json", action="store_true", help="print one JSON object {atom: probability}")
     q.add_argument(
+        "--max-sdd-size",
+        type=_size,
+        default=None,
+        metavar="N",
+        help="budget for the compiled SDDs in elements (default 10 million, about 6 GB); past it a clear "
+        "error names the queries instead of memory running out",
+    )
+    q.add_argument(
         "--semiring",
         choices=SEMIRING_CHOICES,
         default="log",
@@ -134,7 +150,8 @@ def _command(args: argparse.Namespace, program, name: str) -> int:
     if args.command == "ground":
         print(program.ground().describe())
         return 0
-    values = {k: float(v) for k, v in program.query(semiring=args.semiring).items()}
+    budget = {} if args.max_sdd_size is None else {"max_sdd_size": args.max_sdd_size}
+    values = {k: float(v) for k, v in program.query(semiring=args.semiring, **budget).items()}
     if args.json:
         print(json.dumps(values))
     else:

@@ -15,23 +15,34 @@ from ..syntax.terms import NIL, Float, Int, Str, Struct, Term, Var, fresh_var, i
 from .arithmetic import compare_numbers, evaluate, to_term
 from .unify import Subst, resolve, unify, walk
 
-__all__ = ["BUILTINS", "LIBRARY", "standard_order", "term_compare"]
+__all__ = [
+    "BUILTINS",
+    "NotAList",
+    "int_arg",
+    "proper_list",
+    "sort_unique",
+    "standard_order",
+    "term_compare",
+    "yield_unify",
+]
 
 Builtin = Callable[[tuple[Term, ...], Subst], Iterator[Subst]]
 BUILTINS: dict[tuple[str, int], Builtin] = {}
-# Library predicates: a program that defines a predicate of the same name overrides them.
-LIBRARY: dict[tuple[str, int], Builtin] = {}
 
 
-def builtin(name: str, arity: int, library: bool = False):
+class NotAList(Exception):
+    """A list argument is bound to something that is not a list (see :func:`proper_list`)."""
+
+
+def builtin(name: str, arity: int):
     def deco(fn: Builtin) -> Builtin:
-        (LIBRARY if library else BUILTINS)[(name, arity)] = fn
+        BUILTINS[(name, arity)] = fn
         return fn
 
     return deco
 
 
-def _yield_unify(a: Term, b: Term, s: Subst) -> Iterator[Subst]:
+def yield_unify(a: Term, b: Term, s: Subst) -> Iterator[Subst]:
     s2 = unify(a, b, s)
     if s2 is not None:
         yield s2
@@ -102,7 +113,7 @@ def sort_unique(items: list[Term]) -> list[Term]:
 
 @builtin("=", 2)
 def _eq(args, s):
-    return _yield_unify(args[0], args[1], s)
+    return yield_unify(args[0], args[1], s)
 
 
 @builtin("\\=", 2)
@@ -143,7 +154,7 @@ for _op, _test in (
 @builtin("compare", 3)
 def _compare(args, s):
     c = term_compare(resolve(args[1], s), resolve(args[2], s))
-    return _yield_unify(args[0], Struct("<" if c < 0 else ">" if c > 0 else "="), s)
+    return yield_unify(args[0], Struct("<" if c < 0 else ">" if c > 0 else "="), s)
 
 
 @builtin("=@=", 2)
@@ -167,7 +178,7 @@ def _not_variant_b(args, s):
 
 @builtin("is", 2)
 def _is(args, s):
-    return _yield_unify(args[0], to_term(evaluate(args[1], s)), s)
+    return yield_unify(args[0], to_term(evaluate(args[1], s)), s)
 
 
 for _op in ("<", ">", "=<", ">=", "=:=", "=\\="):
@@ -182,7 +193,7 @@ for _op in ("<", ">", "=<", ">=", "=:=", "=\\="):
     BUILTINS[(_op, 2)] = _mk_cmp(_op)
 
 
-def _int_arg(t: Term, s: Subst, pred: str, pos: int) -> int | None:
+def int_arg(t: Term, s: Subst, pred: str, pos: int) -> int | None:
     t = walk(t, s)
     if isinstance(t, Var):
         return None
@@ -193,7 +204,7 @@ def _int_arg(t: Term, s: Subst, pred: str, pos: int) -> int | None:
 
 @builtin("between", 3)
 def _between(args, s):
-    lo = _int_arg(args[0], s, "between/3", 1)
+    lo = int_arg(args[0], s, "between/3", 1)
     hi_t = walk(args[1], s)
     if lo is None or isinstance(hi_t, Var):
         raise CallModeError(
@@ -201,7 +212,7 @@ def _between(args, s):
         )
     if isinstance(hi_t, Struct) and hi_t.functor in ("inf", "infinite"):
         raise CallModeError("between/3 with an infinite upper bound would ground forever", hint="give a finite bound")
-    hi = _int_arg(hi_t, s, "between/3", 2)
+    hi = int_arg(hi_t, s, "between/3", 2)
     x = walk(args[2], s)
     if isinstance(x, Var):
         for i in range(lo, hi + 1):  # type: ignore[operator]
@@ -215,15 +226,15 @@ def _between(args, s):
 
 @builtin("succ", 2)
 def _succ(args, s):
-    a = _int_arg(args[0], s, "succ/2", 1)
-    b = _int_arg(args[1], s, "succ/2", 2)
+    a = int_arg(args[0], s, "succ/2", 1)
+    b = int_arg(args[1], s, "succ/2", 2)
     if a is not None:
         if a < 0:
             raise CallModeError("succ/2: argument 1 must be non-negative")
-        yield from _yield_unify(args[1], Int(a + 1), s)
+        yield from yield_unify(args[1], Int(a + 1), s)
     elif b is not None:
         if b > 0:
-            yield from _yield_unify(args[0], Int(b - 1), s)
+            yield from yield_unify(args[0], Int(b - 1), s)
     else:
         raise CallModeError("succ/2: at least one argument must be bound")
 
@@ -234,11 +245,11 @@ def _plus(args, s):
     b = walk(args[1], s)
     c = walk(args[2], s)
     if not isinstance(a, Var) and not isinstance(b, Var):
-        yield from _yield_unify(c, to_term(evaluate(a, s) + evaluate(b, s)), s)
+        yield from yield_unify(c, to_term(evaluate(a, s) + evaluate(b, s)), s)
     elif not isinstance(a, Var) and not isinstance(c, Var):
-        yield from _yield_unify(b, to_term(evaluate(c, s) - evaluate(a, s)), s)
+        yield from yield_unify(b, to_term(evaluate(c, s) - evaluate(a, s)), s)
     elif not isinstance(b, Var) and not isinstance(c, Var):
-        yield from _yield_unify(a, to_term(evaluate(c, s) - evaluate(b, s)), s)
+        yield from yield_unify(a, to_term(evaluate(c, s) - evaluate(b, s)), s)
     else:
         raise CallModeError("plus/3: at least two arguments must be bound")
 
@@ -288,29 +299,29 @@ def _functor(args, s):
     t = walk(args[0], s)
     if isinstance(t, Var):
         name = walk(args[1], s)
-        n = _int_arg(args[2], s, "functor/3", 3)
+        n = int_arg(args[2], s, "functor/3", 3)
         if isinstance(name, Var) or n is None:
             raise CallModeError("functor/3: needs either a term or a name and an arity")
         if n == 0:
-            yield from _yield_unify(t, name, s)
+            yield from yield_unify(t, name, s)
             return
         if not (isinstance(name, Struct) and not name.args):
             raise CallModeError(f"functor/3: the name must be an atom, got {name}")
-        yield from _yield_unify(t, Struct(name.functor, tuple(fresh_var() for _ in range(n))), s)
+        yield from yield_unify(t, Struct(name.functor, tuple(fresh_var() for _ in range(n))), s)
         return
     if isinstance(t, Struct):
         s2 = unify(args[1], Struct(t.functor), s)
         if s2 is not None:
-            yield from _yield_unify(args[2], Int(len(t.args)), s2)
+            yield from yield_unify(args[2], Int(len(t.args)), s2)
     else:
         s2 = unify(args[1], t, s)
         if s2 is not None:
-            yield from _yield_unify(args[2], Int(0), s2)
+            yield from yield_unify(args[2], Int(0), s2)
 
 
 @builtin("arg", 3)
 def _arg(args, s):
-    n = _int_arg(args[0], s, "arg/3", 1)
+    n = int_arg(args[0], s, "arg/3", 1)
     t = walk(args[1], s)
     if not isinstance(t, Struct):
         raise CallModeError(f"arg/3: argument 2 must be a compound term, got {resolve(t, s)}")
@@ -318,9 +329,9 @@ def _arg(args, s):
         for i, a in enumerate(t.args, 1):
             s2 = unify(args[0], Int(i), s)
             if s2 is not None:
-                yield from _yield_unify(args[2], a, s2)
+                yield from yield_unify(args[2], a, s2)
     elif 1 <= n <= len(t.args):
-        yield from _yield_unify(args[2], t.args[n - 1], s)
+        yield from yield_unify(args[2], t.args[n - 1], s)
 
 
 @builtin("=..", 2)
@@ -332,23 +343,23 @@ def _univ(args, s):
             raise CallModeError("=../2: the right side must be a non-empty proper list when the left side is unbound")
         head = items[0]
         if len(items) == 1:
-            yield from _yield_unify(t, head, s)
+            yield from yield_unify(t, head, s)
             return
         if not (isinstance(head, Struct) and not head.args):
             raise CallModeError(f"=../2: the first list element must be an atom, got {head}")
-        yield from _yield_unify(t, Struct(head.functor, tuple(items[1:])), s)
+        yield from yield_unify(t, Struct(head.functor, tuple(items[1:])), s)
         return
     if isinstance(t, Struct):
-        yield from _yield_unify(args[1], mk_list([Struct(t.functor), *t.args]), s)
+        yield from yield_unify(args[1], mk_list([Struct(t.functor), *t.args]), s)
     else:
-        yield from _yield_unify(args[1], mk_list([t]), s)
+        yield from yield_unify(args[1], mk_list([t]), s)
 
 
 @builtin("copy_term", 2)
 def _copy_term(args, s):
     from .unify import rename
 
-    yield from _yield_unify(args[1], rename(resolve(args[0], s), {}), s)
+    yield from yield_unify(args[1], rename(resolve(args[0], s), {}), s)
 
 
 # ---------------------------------------------------------------- atoms and strings
@@ -372,14 +383,14 @@ def _atom_length(args, s):
     a = _text(args[0], s, "atom_length/2")
     if a is None:
         raise CallModeError("atom_length/2: argument 1 must be bound")
-    yield from _yield_unify(args[1], Int(len(a)), s)
+    yield from yield_unify(args[1], Int(len(a)), s)
 
 
 @builtin("atom_concat", 3)
 def _atom_concat(args, s):
     a, b = _text(args[0], s, "atom_concat/3"), _text(args[1], s, "atom_concat/3")
     if a is not None and b is not None:
-        yield from _yield_unify(args[2], Struct(a + b), s)
+        yield from yield_unify(args[2], Struct(a + b), s)
         return
     c = _text(args[2], s, "atom_concat/3")
     if c is None:
@@ -387,20 +398,20 @@ def _atom_concat(args, s):
     for i in range(len(c) + 1):
         s2 = unify(args[0], Struct(c[:i]), s)
         if s2 is not None:
-            yield from _yield_unify(args[1], Struct(c[i:]), s2)
+            yield from yield_unify(args[1], Struct(c[i:]), s2)
 
 
 def _codes_like(name: str, make: Callable[[str], list[Term]], parse: Callable[[list[Term]], str]):
     def fn(args, s):
         a = _text(args[0], s, name)
         if a is not None:
-            yield from _yield_unify(args[1], mk_list(make(a)), s)
+            yield from yield_unify(args[1], mk_list(make(a)), s)
             return
         items, tail = list_items(resolve(args[1], s))
         if tail != NIL:
             raise CallModeError(f"{name}: one of the arguments must be bound")
         text = parse(items)
-        yield from _yield_unify(args[0], _atomic_from_text(text) if name.startswith("number") else Struct(text), s)
+        yield from yield_unify(args[0], _atomic_from_text(text) if name.startswith("number") else Struct(text), s)
 
     return fn
 
@@ -435,14 +446,14 @@ def _atom_number(args, s):
     if a is None:
         n = walk(args[1], s)
         if isinstance(n, (Int, Float)):
-            yield from _yield_unify(args[0], Struct(str(n.value)), s)
+            yield from yield_unify(args[0], Struct(str(n.value)), s)
             return
         raise CallModeError("atom_number/2: one argument must be bound")
     try:
         value = _atomic_from_text(a)
     except CallModeError:
         return
-    yield from _yield_unify(args[1], value, s)
+    yield from yield_unify(args[1], value, s)
 
 
 @builtin("term_to_atom", 2)
@@ -452,7 +463,7 @@ def _term_to_atom(args, s):
     t = walk(args[0], s)
     if isinstance(t, Var):
         raise CallModeError("term_to_atom/2: argument 1 must be bound")
-    yield from _yield_unify(args[1], Struct(format_term(resolve(t, s))), s)
+    yield from yield_unify(args[1], Struct(format_term(resolve(t, s))), s)
 
 
 # ---------------------------------------------------------------- output (accepted, silent)
@@ -465,14 +476,30 @@ for _name, _n in (("write", 1), ("writeln", 1), ("print", 1), ("nl", 0), ("debug
     BUILTINS[(_name, _n)] = _silent
 
 
-# ---------------------------------------------------------------- lists (library, overridable)
+# ---------------------------------------------------------------- lists (the rest are in library(lists))
 
 
-def _proper_list(t: Term, s: Subst, pred: str, pos: int) -> list[Term]:
+def proper_list(t: Term, s: Subst, pred: str, pos: int) -> list[Term]:
+    """The items of a list argument: NotAList if it is not a list, CallModeError if it is partial."""
     items, tail = list_items(resolve(t, s))
     if tail != NIL:
-        raise CallModeError(f"{pred}: argument {pos} must be a proper list, got {resolve(t, s)}")
+        if not isinstance(tail, Var):
+            raise NotAList(pred)
+        raise CallModeError(
+            f"{pred}: argument {pos} must be a proper list, got the partial list {resolve(t, s)}",
+            hint=f"bind argument {pos} of {pred} to a list of known length",
+        )
     return items
+
+
+def _list_arg(t: Term, s: Subst, pred: str, pos: int) -> list[Term]:
+    """A list argument of a builtin (not a library predicate): anything else is an error."""
+    try:
+        return proper_list(t, s, pred, pos)
+    except NotAList:
+        raise CallModeError(
+            f"{pred}: argument {pos} must be a list, got {resolve(t, s)}", hint=f"call {pred} with a list"
+        ) from None
 
 
 @builtin("length", 2)
@@ -480,13 +507,13 @@ def _length(args, s):
     items, tail = list_items(resolve(args[0], s))
     n = walk(args[1], s)
     if tail == NIL:
-        yield from _yield_unify(n, Int(len(items)), s)
+        yield from yield_unify(n, Int(len(items)), s)
         return
     if not isinstance(tail, Var):
         return
     if isinstance(n, Int):
         if n.value >= len(items):
-            yield from _yield_unify(tail, mk_list([fresh_var() for _ in range(n.value - len(items))]), s)
+            yield from yield_unify(tail, mk_list([fresh_var() for _ in range(n.value - len(items))]), s)
         return
     raise CallModeError(
         "length/2: the list is partial and the length unbound, so there are infinitely many answers",
@@ -494,182 +521,12 @@ def _length(args, s):
     )
 
 
-@builtin("member", 2, library=True)
-def _member(args, s):
-    items, tail = list_items(resolve(args[1], s))
-    if isinstance(tail, Var):
-        raise CallModeError("member/2: argument 2 must be a proper list")
-    for item in items:
-        yield from _yield_unify(args[0], item, s)
-
-
-@builtin("memberchk", 2, library=True)
-def _memberchk(args, s):
-    for s2 in _member(args, s):
-        yield s2
-        return
-
-
-@builtin("append", 3, library=True)
-def _append(args, s):
-    a_items, a_tail = list_items(resolve(args[0], s))
-    if a_tail == NIL:
-        yield from _yield_unify(args[2], mk_list(a_items, args[1]), s)
-        return
-    c_items, c_tail = list_items(resolve(args[2], s))
-    if c_tail != NIL:
-        raise CallModeError("append/3: argument 1 or argument 3 must be a proper list")
-    for i in range(len(c_items) + 1):
-        s2 = unify(args[0], mk_list(c_items[:i]), s)
-        if s2 is not None:
-            yield from _yield_unify(args[1], mk_list(c_items[i:]), s2)
-
-
-@builtin("append", 2, library=True)
-def _append2(args, s):
-    lists = _proper_list(args[0], s, "append/2", 1)
-    parts = [list_items(resolve(x, s)) for x in lists]
-    if all(tail == NIL for _, tail in parts):
-        yield from _yield_unify(args[1], mk_list([i for items, _ in parts for i in items]), s)
-        return
-    target = _proper_list(args[1], s, "append/2", 2)
-
-    def split(k: int, start: int, s1: Subst):
-        if k == len(lists) - 1:
-            yield from _yield_unify(lists[k], mk_list(target[start:]), s1)
-            return
-        for end in range(start, len(target) + 1):
-            s2 = unify(lists[k], mk_list(target[start:end]), s1)
-            if s2 is not None:
-                yield from split(k + 1, end, s2)
-
-    if lists:
-        yield from split(0, 0, s)
-    elif not target:
-        yield s
-
-
-@builtin("select", 3, library=True)
-def _select(args, s):
-    items = _proper_list(args[1], s, "select/3", 2)
-    for i, item in enumerate(items):
-        s2 = unify(args[0], item, s)
-        if s2 is not None:
-            yield from _yield_unify(args[2], mk_list(items[:i] + items[i + 1 :]), s2)
-
-
-@builtin("reverse", 2, library=True)
-def _reverse(args, s):
-    items = _proper_list(args[0], s, "reverse/2", 1)
-    yield from _yield_unify(args[1], mk_list(items[::-1]), s)
-
-
-@builtin("nth0", 3, library=True)
-def _nth0(args, s):
-    yield from _nth(args, s, 0)
-
-
-@builtin("nth1", 3, library=True)
-def _nth1(args, s):
-    yield from _nth(args, s, 1)
-
-
-def _nth(args, s, base):
-    items = _proper_list(args[1], s, f"nth{base}/3", 2)
-    n = _int_arg(args[0], s, f"nth{base}/3", 1)
-    if n is not None:
-        if 0 <= n - base < len(items):
-            yield from _yield_unify(args[2], items[n - base], s)
-        return
-    for i, item in enumerate(items):
-        s2 = unify(args[2], item, s)
-        if s2 is not None:
-            yield from _yield_unify(args[0], Int(i + base), s2)
-
-
-@builtin("last", 2, library=True)
-def _last(args, s):
-    items = _proper_list(args[0], s, "last/2", 1)
-    if items:
-        yield from _yield_unify(args[1], items[-1], s)
-
-
-def _numbers(t: Term, s: Subst, pred: str) -> list[int | float]:
-    return [evaluate(x, s) for x in _proper_list(t, s, pred, 1)]
-
-
-@builtin("sum_list", 2, library=True)
-def _sum_list(args, s):
-    yield from _yield_unify(args[1], to_term(sum(_numbers(args[0], s, "sum_list/2"))), s)
-
-
-LIBRARY[("sumlist", 2)] = _sum_list
-
-
-@builtin("max_list", 2, library=True)
-def _max_list(args, s):
-    xs = _numbers(args[0], s, "max_list/2")
-    if xs:
-        yield from _yield_unify(args[1], to_term(max(xs)), s)
-
-
-@builtin("min_list", 2, library=True)
-def _min_list(args, s):
-    xs = _numbers(args[0], s, "min_list/2")
-    if xs:
-        yield from _yield_unify(args[1], to_term(min(xs)), s)
-
-
-@builtin("max_member", 2, library=True)
-def _max_member(args, s):
-    items = _proper_list(args[1], s, "max_member/2", 2)
-    if items:
-        yield from _yield_unify(args[0], max(items, key=standard_order), s)
-
-
-@builtin("min_member", 2, library=True)
-def _min_member(args, s):
-    items = _proper_list(args[1], s, "min_member/2", 2)
-    if items:
-        yield from _yield_unify(args[0], min(items, key=standard_order), s)
-
-
 @builtin("sort", 2)
 def _sort(args, s):
-    yield from _yield_unify(args[1], mk_list(sort_unique(_proper_list(args[0], s, "sort/2", 1))), s)
+    yield from yield_unify(args[1], mk_list(sort_unique(_list_arg(args[0], s, "sort/2", 1))), s)
 
 
 @builtin("msort", 2)
 def _msort(args, s):
-    items = _proper_list(args[0], s, "msort/2", 1)
-    yield from _yield_unify(args[1], mk_list(sorted(items, key=standard_order)), s)
-
-
-@builtin("list_to_set", 2, library=True)
-def _list_to_set(args, s):
-    items = _proper_list(args[0], s, "list_to_set/2", 1)
-    out: list[Term] = []
-    for x in items:
-        if all(term_compare(x, y) != 0 for y in out):
-            out.append(x)
-    yield from _yield_unify(args[1], mk_list(out), s)
-
-
-@builtin("permutation", 2, library=True)
-def _permutation(args, s):
-    import itertools
-
-    items = _proper_list(args[0], s, "permutation/2", 1)
-    if len(items) > 9:
-        raise CallModeError("permutation/2: lists longer than 9 would enumerate too many permutations")
-    for perm in itertools.permutations(items):
-        yield from _yield_unify(args[1], mk_list(list(perm)), s)
-
-
-@builtin("numlist", 3, library=True)
-def _numlist(args, s):
-    lo = _int_arg(args[0], s, "numlist/3", 1)
-    hi = _int_arg(args[1], s, "numlist/3", 2)
-    if lo is None or hi is None:
-        raise CallModeError("numlist/3: the bounds must be bound integers")
-    yield from _yield_unify(args[2], mk_list([Int(i) for i in range(lo, hi + 1)]), s)
+    items = _list_arg(args[0], s, "msort/2", 1)
+    yield from yield_unify(args[1], mk_list(sorted(items, key=standard_order)), s)

@@ -7,7 +7,6 @@ entries of their head's predicate; directives set flags or load other files.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +14,19 @@ from ..errors import NeedsNetworkError, ProgramError, SourceSpan
 from ..syntax.ast import ADClause, Clause, Directive, NeuralClause, ProgramAST
 from ..syntax.parser import parse_program
 from ..syntax.source import read_source
-from ..syntax.terms import TRUE, Float, Int, Str, Struct, Term, Var, list_items, term_vars
+from ..syntax.terms import (
+    TRUE,
+    Float,
+    Int,
+    Str,
+    Struct,
+    Term,
+    Var,
+    list_items,
+    term_vars,
+)
+from .datafiles import csv_facts, sqlite_facts
+from .libraries import LIBRARIES, aggregate_clause, library_program
 from .unify import resolve
 
 __all__ = ["ClauseDef", "ClauseDB", "NeuralSpec", "Predicate", "build_database", "FACT", "RULE", "AD"]
@@ -151,6 +162,7 @@ class ClauseDB:
     n_clauses: int = 0
     allow_neural: bool = False  # nn(...)/t(...) clauses are accepted (plait.Model), else rejected
     neural_specs: list[tuple[NeuralSpec, SourceSpan | None]] = field(default_factory=list)
+    libraries: set[str] = field(default_factory=set)  # loaded by use_module(library(...))
 
     def add(self, c: ClauseDef) -> None:
         head = c.head
@@ -249,7 +261,7 @@ def build_database(
                 db.add(ClauseDef(AD, h, item.body, None, cid, item.span, False, item.heads, i, vs))
             continue
         assert isinstance(item, Clause)
-        head = item.head
+        head, body = aggregate_clause(item.head, item.body, item.span)
         negated = False
         if isinstance(head, Struct) and head.functor in ("\\+", "not") and len(head.args) == 1:
             negated = True
@@ -257,9 +269,9 @@ def build_database(
         _check_head(head, item.span, db)
         if item.prob is not None:
             _probability_literal(item.prob, item.span)
-        kind = FACT if item.body == TRUE else RULE
-        vs = _clause_vars(head, item.body) + (() if item.prob is None else _clause_vars(item.prob))
-        db.add(ClauseDef(kind, head, item.body, item.prob, cid, item.span, negated, (), 0, vs))
+        kind = FACT if body == TRUE else RULE
+        vs = _clause_vars(head, body) + (() if item.prob is None else _clause_vars(item.prob))
+        db.add(ClauseDef(kind, head, body, item.prob, cid, item.span, negated, (), 0, vs))
     if _seen is None:
         db.finish()
     return db
@@ -459,13 +471,14 @@ def _directive(d: Directive, db: ClauseDB, base_dir: Path | None, seen: set[Path
         lib = g.args[0]
         if isinstance(lib, Struct) and lib.functor == "library" and len(lib.args) == 1:
             libname = str(lib.args[0])
-            if libname in ("lists", "apply", "aggregate", "assoc", "string", "strings", "db"):
-                return
-            raise ProgramError(
-                f"library({libname}) is not available in plait",
-                d.span,
-                "available: lists, apply, aggregate (their predicates are built in)",
-            )
+            if libname not in LIBRARIES:
+                raise ProgramError(
+                    f"library({libname}) is not available in plait",
+                    d.span,
+                    "available: " + ", ".join(sorted(LIBRARIES)),
+                )
+            _use_library(libname, db, seen)
+            return
         try:
             target = _name_of(lib)
         except ProgramError:
@@ -497,8 +510,22 @@ def _directive(d: Directive, db: ClauseDB, base_dir: Path | None, seen: set[Path
     raise ProgramError(
         f"unsupported directive :- {g}",
         d.span,
-        "supported directives: consult/1, use_module/1 (library lists, apply, aggregate), unknown/1, csv_load/2",
+        "supported directives: consult/1, use_module/1 (a file, or library(Name) for "
+        + ", ".join(sorted(LIBRARIES))
+        + "), unknown/1, csv_load/2, sqlite_load/1",
     )
+
+
+def _use_library(name: str, db: ClauseDB, seen: set[Path]) -> None:
+    """Load library ``name`` (and the libraries it uses) once: its clauses join the program's."""
+    if name in db.libraries:
+        return
+    db.libraries.add(name)
+    lib = LIBRARIES[name]
+    for used in lib.uses:
+        _use_library(used, db, seen)
+    if lib.prolog:
+        build_database(library_program(name), None, seen, db)
 
 
 def _name_of(t: Term) -> str:
@@ -544,59 +571,22 @@ def _csv_load(name: str, pred: str, d: Directive, db: ClauseDB, base_dir: Path |
     path = _resolve_path(name, base_dir, ())
     if path is None:
         raise ProgramError(f"csv_load: cannot find the file '{name}'", d.span)
-    with path.open(newline="") as fh:
-        rows = list(csv.reader(fh))
-    for row in rows[1:]:
-        args = tuple(_csv_value(v) for v in row)
-        cid = db.n_clauses
-        db.n_clauses += 1
-        db.add(ClauseDef(FACT, Struct(pred, args), TRUE, None, cid, d.span))
-
-
-def _csv_value(v: str) -> Term:
-    v = v.strip()
-    try:
-        return Int(int(v))
-    except ValueError:
-        pass
-    try:
-        return Float(float(v))
-    except ValueError:
-        pass
-    if v.startswith("'") and v.endswith("'") and len(v) >= 2:
-        v = v[1:-1]
-    return Struct(v)
+    _add_facts(csv_facts(path, pred), d, db)
 
 
 def _sqlite_load(name: str, d: Directive, db: ClauseDB, base_dir: Path | None) -> None:
-    """Every table of the SQLite file becomes a predicate of facts (read-only access)."""
-    import sqlite3
-
     path = _resolve_path(name, base_dir, (".sqlite", ".db"))
     if path is None:
         raise ProgramError(f"sqlite_load: cannot find the file '{name}'", d.span)
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-            for table in tables:
-                quoted = '"' + table.replace('"', '""') + '"'
-                for row in con.execute(f"SELECT * FROM {quoted}"):
-                    args = tuple(_sql_value(v) for v in row)
-                    cid = db.n_clauses
-                    db.n_clauses += 1
-                    db.add(ClauseDef(FACT, Struct(table, args), TRUE, None, cid, d.span))
-        finally:
-            con.close()
-    except sqlite3.Error as e:
-        raise ProgramError(f"sqlite_load: cannot read '{path}': {e}", d.span) from e
+        facts = sqlite_facts(path)
+    except ProgramError as e:
+        raise e.with_span(d.span) from None
+    _add_facts(facts, d, db)
 
 
-def _sql_value(v: object) -> Term:
-    if isinstance(v, bool):
-        return Int(int(v))
-    if isinstance(v, int):
-        return Int(v)
-    if isinstance(v, float):
-        return Float(v)
-    return Struct(str(v))
+def _add_facts(facts: list[Struct], d: Directive, db: ClauseDB) -> None:
+    for fact in facts:
+        cid = db.n_clauses
+        db.n_clauses += 1
+        db.add(ClauseDef(FACT, fact, TRUE, None, cid, d.span))

@@ -34,7 +34,7 @@ from ..errors import (
 )
 from ..syntax.terms import NIL, TRUE, Float, Int, Struct, Term, Var, fresh_var, is_ground, list_items, mk_list
 from .arithmetic import evaluate
-from .builtins import BUILTINS, LIBRARY, sort_unique
+from .builtins import BUILTINS, sort_unique
 from .database import AD, ClauseDB, ClauseDef, Predicate
 from .ground_program import (
     CHOICE,
@@ -47,6 +47,8 @@ from .ground_program import (
     NeuralSource,
     Node,
 )
+from .libraries import library_of
+from .libraries.native import NATIVE
 from .unify import Subst, rename, resolve, unify, variant_key, walk
 
 __all__ = ["Limits", "ground_program", "Grounder"]
@@ -134,6 +136,7 @@ class Grounder:
         self.steps = 0
         self.start = time.monotonic()
         self.span: SourceSpan | None = None
+        self.try_depth = 0  # inside try_call/N: unknown predicates fail
 
     # ------------------------------------------------------------ nodes
 
@@ -310,8 +313,11 @@ class Grounder:
         if name == "findall" and n in (3, 4):
             yield from self._findall(args, s, n)
             return
-        if name == "all" and n == 3:
-            yield from self._collect(args[0], args[1], args[2], s, "all")
+        if name in ("all", "all_or_none") and n == 3:
+            yield from self._collect(args[0], args[1], args[2], s, name)
+            return
+        if name == "try_call" and n >= 1:
+            yield from self._try_call(args, s)
             return
         if name == "forall" and n == 2:
             yield from self._negation(Struct(",", (args[0], Struct("\\+", (args[1],)))), s)
@@ -322,11 +328,8 @@ class Grounder:
         if name == "once" and n == 1:
             yield from self._if_then_else(args[0], TRUE, Struct("fail"), s)
             return
-        if name in ("maplist",) and 2 <= n <= 5:
+        if name == "maplist" and 2 <= n <= 5 and "apply" in self.db.libraries and (name, n) not in self.db.predicates:
             yield from self._maplist(args, s)
-            return
-        if name == "select_weighted" and n == 5:
-            yield from self._select_weighted(args, s)
             return
         if name == "subquery" and n in (2, 3, 4, 5):
             yield from self._subquery(args, s)
@@ -337,20 +340,17 @@ class Grounder:
         key = (name, n)
         pred = self.db.predicates.get(key)
         if pred is None:
-            fn = BUILTINS.get(key) or LIBRARY.get(key)
+            fn = BUILTINS.get(key)
+            lib = NATIVE.get(key)
+            if fn is None and lib is not None and lib[0] in self.db.libraries:
+                fn = lib[1]
             if fn is not None:
                 for s2 in fn(args, s):
                     yield s2, ()
                 return
-            if self.db.unknown_fail:
+            if self.db.unknown_fail or self.try_depth:
                 return
-            similar = sorted(f"{p}/{a}" for (p, a) in self.db.predicates if p == name)
-            hint = (
-                f"{name} is defined with arity {', '.join(similar)}"
-                if similar
-                else "define it, or add ':- unknown(fail).' to make unknown predicates fail"
-            )
-            raise UnknownPredicateError(f"unknown predicate {name}/{n}", hint=hint)
+            raise self._unknown(name, n, lib[0] if lib is not None else library_of(name, n))
         goal_r = resolve(goal, s)
         if pred.only_facts:
             yield from self._call_facts(pred, goal_r, s)
@@ -395,7 +395,7 @@ class Grounder:
                     c.span,
                     "a non-ground probabilistic fact stands for one coin per ground instance; call it with its arguments bound",
                 )
-            yield s2, (self._clause_coin(c, s2, mapping, ("c", c.cid, inst), inst, c.prob),)
+            yield s2, (self._clause_coin(c, s2, mapping, ("c", c.cid, inst), inst, rename(c.prob, mapping)),)
 
     # ------------------------------------------------------------ tabling
 
@@ -423,6 +423,34 @@ class Grounder:
                 self.stack[-1].low = t.low
         nodes = self.nodes
         return [(t.terms[k], None if nodes[nid].certain else nid) for k, nid in list(t.answers.items())]
+
+    def _unknown(self, name: str, n: int, library: str | None) -> UnknownPredicateError:
+        if library is not None:
+            hint = f"{name}/{n} is in library({library}): add ':- use_module(library({library})).'"
+        elif name == "maplist" and 2 <= n <= 5:
+            hint = "maplist/2..5 is in library(apply): add ':- use_module(library(apply)).'"
+        else:
+            similar = sorted(f"{p}/{a}" for (p, a) in self.db.predicates if p == name)
+            hint = (
+                f"{name} is defined with arity {', '.join(similar)}"
+                if similar
+                else "define it, or add ':- unknown(fail).' to make unknown predicates fail"
+            )
+        return UnknownPredicateError(f"unknown predicate {name}/{n}", hint=hint)
+
+    def _try_call(self, args: tuple[Term, ...], s: Subst) -> Iterator[Solution]:
+        """try_call/N: call/N in which unknown predicates fail instead of raising (ProbLog's)."""
+        g = walk(args[0], s)
+        if len(args) > 1:
+            if not isinstance(g, Struct):
+                raise CallModeError(f"try_call/{len(args)}: {resolve(g, s)} is not callable")
+            g = Struct(g.functor, g.args + args[1:])
+        self.try_depth += 1
+        try:
+            sols = list(self.solve(g, s))
+        finally:
+            self.try_depth -= 1
+        yield from sols
 
     def _cycle_error(self, t: Table) -> NonStratifiedError:
         return NonStratifiedError(
@@ -654,9 +682,9 @@ class Grounder:
 
     def _collect(self, template: Term, goal: Term, result: Term, s: Subst, how: str) -> Iterator[Solution]:
         for out, body in self._subsets(template, goal, s):
-            if how == "all":
+            if how in ("all", "all_or_none"):
                 out = sort_unique(out)
-                if not out:
+                if not out and how == "all":
                     continue
             s2 = unify(result, mk_list(out), s)
             if s2 is not None:
@@ -730,28 +758,6 @@ class Grounder:
                     yield s3, l1 + l2
 
         yield from step(0, s0)
-
-    def _select_weighted(self, args: tuple[Term, ...], s: Subst) -> Iterator[Solution]:
-        """select_weighted(ID, Weights, Values, Value, Rest): a probabilistic choice of one value."""
-        ident = resolve(args[0], s)
-        ws = [evaluate(w, s) for w in list_items(resolve(args[1], s))[0]]
-        vs, tail = list_items(resolve(args[2], s))
-        if tail != NIL or len(ws) != len(vs) or not ident or not is_ground(ident):
-            raise CallModeError("select_weighted/5: needs a ground id and equally long weight and value lists")
-        total = float(sum(ws))
-        if total <= 0:
-            return
-        probs = tuple(float(w) / total for w in ws)
-        gkey = ("sw", ident, tuple(vs), probs)
-        labels = tuple(Struct("select_weighted", (ident, v)) for v in vs)
-        for i, v in enumerate(vs):
-            s2 = unify(args[3], v, s)
-            if s2 is None:
-                continue
-            s3 = unify(args[4], mk_list(vs[:i] + vs[i + 1 :]), s2)
-            if s3 is None:
-                continue
-            yield s3, (self.choice(gkey, probs, labels, i),)
 
     def _clause(self, args: tuple[Term, ...], s: Subst) -> Iterator[Solution]:
         head = walk(args[0], s)

@@ -108,8 +108,9 @@ class GroundProgram:
         """
         from ..syntax.printing import format_term
         from ..syntax.terms import Float, Struct, is_ground
-        from .builtins import BUILTINS, LIBRARY
+        from .builtins import BUILTINS
         from .database import PROTECTED
+        from .libraries.native import NATIVE
 
         reserved = {("query", 1), ("evidence", 1), ("evidence", 2), ("call", 1), ("findall", 3), ("forall", 2)}
 
@@ -120,7 +121,7 @@ class GroundProgram:
             if not is_ground(t):  # a tabled call's answer with variables stands for one node, not for all instances
                 return False
             key = (t.functor, len(t.args))
-            return key not in BUILTINS and key not in LIBRARY and key not in PROTECTED and key not in reserved
+            return key not in BUILTINS and key not in NATIVE and key not in PROTECTED and key not in reserved
 
         # generated names must not collide with an atom of the program
         functors = {n.label.functor for n in self.nodes[1:] if isinstance(n.label, Struct)}

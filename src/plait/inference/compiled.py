@@ -16,7 +16,7 @@ from ..ground.ground_program import GroundProgram, NeuralSource
 from ..logic.cycles import break_cycles
 from ..logic.lineage import build_lineage
 from ..syntax.printing import format_term
-from ..syntax.terms import Term
+from ..syntax.terms import Term, term_vars
 from .evaluate import answers
 from .mpe import MpeCircuit, build_mpe_circuit
 from .options import InferenceOptions
@@ -167,12 +167,22 @@ class CompiledQuery(torch.nn.Module):
 
 
 def query_name(term: Term, negated: bool = False) -> str:
-    """How an answer is keyed in results: the atom as ProbLog writes it, ``\\+`` in front if negated."""
-    return ("\\+" if negated else "") + format_term(term)
+    """How an answer is keyed in results: the atom as ProbLog 2.3 writes it, ``\\+`` in front if negated.
+
+    ProbLog numbers the n variables of an answer after its own n call arguments,
+    X{n+1}, ..., X{2n} by first occurrence; writing them the same way lets outputs be
+    compared line by line.
+
+    >>> from plait.syntax.parser import parse_term
+    >>> query_name(parse_term("q(A, f(B), A)"))
+    'q(X3,f(X4),X3)'
+    """
+    vs = term_vars(term)
+    return ("\\+" if negated else "") + format_term(term, {v: f"X{len(vs) + 1 + i}" for i, v in enumerate(vs)})
 
 
 def compile_ground_program(program: GroundProgram, options: InferenceOptions | None = None) -> CompiledQuery:
-    """Lineage -> SDD -> tensor circuit, as ``options`` say (backend, cycles, vtree strategy, dtype).
+    """Lineage -> SDD -> tensor circuit, as ``options`` say (backend, cycles, vtree strategy, dtype, budget).
 
     ``cycles="break"`` compiles positive recursion by cycle breaking (as ProbLog),
     ``"tp"`` by TP-compilation (a fixpoint on SDDs); both are exact.
@@ -183,7 +193,7 @@ def compile_ground_program(program: GroundProgram, options: InferenceOptions | N
     if cycles == "break" and any(c.cyclic for c in lineage.components):
         program = break_cycles(program)
         lineage = build_lineage(program)
-    comp = compile_sdd(lineage, strategy=strategy)
+    comp = compile_sdd(lineage, strategy=strategy, max_size=options.max_sdd_size)
     mgr = comp.manager
     evidence = mgr.true()
     has_evidence = bool(program.evidence)
@@ -191,6 +201,7 @@ def compile_ground_program(program: GroundProgram, options: InferenceOptions | N
         lit = ev.literal
         node = mgr.true() if lit is None else comp.literal(lit)
         evidence = evidence & (node if ev.value else ~node)
+        comp.check_budget(program, "the evidence {}", ev.term)
     roots = []
     queries = []
     for q in program.queries:
@@ -199,6 +210,7 @@ def compile_ground_program(program: GroundProgram, options: InferenceOptions | N
         if q.negated:
             node = ~node
         roots.append(node & evidence if has_evidence else node)
+        comp.check_budget(program, "the query {} with the evidence", q.term)
         queries.append((q.term, q.negated))
     if has_evidence:
         roots.append(evidence)

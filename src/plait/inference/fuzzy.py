@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..circuit.semiring import SEMIRINGS, Semiring
+from ..circuit.semiring import SEMIRINGS, Semiring, safe_log
 from ..errors import InferenceError
 from ..ground.ground_program import CHOICE, COIN, DERIVED, GroundProgram
 
@@ -83,7 +83,7 @@ class TNorm:
         return x  # a truth degree
 
     def to_log(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.log(x)
+        return safe_log(x)  # a degree of exactly 0 gets gradient 0, not NaN
 
     def is_zero(self, x: torch.Tensor) -> torch.Tensor:
         return x <= 0

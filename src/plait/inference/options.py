@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from ..circuit.semiring import SEMIRINGS, Semiring
+from ..compile.sdd import DEFAULT_MAX_SDD_SIZE
 from ..errors import InferenceError
 
 __all__ = ["InferenceOptions", "BACKENDS", "CYCLE_METHODS", "AUTO"]
@@ -35,6 +36,8 @@ class InferenceOptions:
     - ``cycles``: ``"break"`` (cycle breaking, as ProbLog) or ``"tp"`` (TP-compilation).
     - ``strategy``: the SDD vtree strategy (checked by :func:`plait.compile.sdd.compile_sdd`).
     - ``dtype``: the circuit's floating point type.
+    - ``max_sdd_size``: a budget for the compiled SDDs in elements (``None``: none); past it a
+      :class:`~plait.errors.CompilationBudgetError` names the queries, instead of running out of memory.
 
     >>> opts = InferenceOptions(semiring="probability")
     >>> opts.replace(cycles="tp").cycles
@@ -46,12 +49,18 @@ class InferenceOptions:
     cycles: str = "break"
     strategy: str = "auto"
     dtype: torch.dtype = torch.float64
+    max_sdd_size: int | None = DEFAULT_MAX_SDD_SIZE
 
     def __post_init__(self) -> None:
         _check("backend", self.backend, BACKENDS)
         _check("cycles", self.cycles, CYCLE_METHODS)
         if isinstance(self.semiring, str):
             _check("semiring", self.semiring, (AUTO, *SEMIRINGS))
+        if self.max_sdd_size is not None and (not isinstance(self.max_sdd_size, int) or self.max_sdd_size <= 0):
+            raise InferenceError(
+                f"max_sdd_size must be a positive number of SDD elements or None, not {self.max_sdd_size!r}",
+                hint=f"the default is {DEFAULT_MAX_SDD_SIZE:,}",
+            )
         if not isinstance(self.dtype, torch.dtype) or not self.dtype.is_floating_point:
             raise InferenceError(
                 f"dtype must be a floating point torch dtype, not {self.dtype!r}", hint="e.g. torch.float64"

@@ -3,7 +3,7 @@
 The choices are those the queries and the evidence depend on (as ProbLog's
 relevant ground program). The evidence is compiled to an SDD, conjoined with an
 exactly-one constraint per annotated disjunction (see
-:class:`plait.compiled.MpeCircuit`) and evaluated in the max-log semiring; the
+:class:`plait.inference.MpeCircuit`) and evaluated in the max-log semiring; the
 best world is read back down the circuit. As in ProbLog, the heads of an
 annotated disjunction that nothing depends on are one outcome ("another head or
 none", probability ``1 - sum`` of the used heads), and a choice the evidence

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..circuit.semiring import get_semiring
+from ..circuit.semiring import get_semiring, safe_log
 from ..errors import InferenceError, NeuralError, SourceSpan
 from ..ground.database import ClauseDB, NeuralSpec, build_database
 from ..ground.engine import Limits
@@ -186,7 +186,7 @@ class Model(NetworkRunner, nn.Module):
             row = ads[g] if ads[g].dim() > 1 else ads[g].expand(facts.shape[0], ads[g].shape[-1])
             for nid in gp.groups[gid].choices:
                 degrees[nid] = row[:, gp.nodes[nid].index]
-        return torch.log(truth_values(gp, sr, degrees, dtype=self.dtype))
+        return safe_log(truth_values(gp, sr, degrees, dtype=self.dtype))  # no NaN gradient at degree 0
 
     # ------------------------------------------------------------------ prediction
 

@@ -17,6 +17,7 @@ from lark import Token
 from lark.lexer import Lexer
 
 from ..errors import ParseError, SourceSpan
+from .terms import AGGREGATE
 
 SYMBOL_CHARS = set("+-*/\\^<>=~:.?@#&$")
 DIGITS = set("0123456789")
@@ -161,6 +162,37 @@ def tokenize(text: str, filename: str = "<string>", bounds: list[tuple[int, int]
     if bounds is not None:
         yield from _with_bounds(tokenize(text, filename), bounds)
         return
+    yield from _aggregate_heads(_tokens(text, filename), text)
+
+
+def _aggregate_heads(tokens: Iterator[Token], text: str) -> Iterator[Token]:
+    """ProbLog's aggregate syntax: ``name < Var >`` reads as the term ``'$aggregate'(name, Var)``.
+
+    As in ProbLog's tokenizer, the pattern is four tokens, whatever the spacing: a name,
+    ``<``, a variable, ``>`` (``A < B > C`` is a priority clash in plain Prolog anyway).
+    library(aggregate) turns a clause head ending in such an argument into an aggregate/5 call.
+    """
+    window: list[Token] = []
+    for tok in tokens:
+        window.append(tok)
+        if len(window) < 4:
+            continue
+        name, lt, var, gt = window
+        if name.type == "NAME" and lt.value == "<" and lt.type == "OP700" and var.type == "VAR" and gt.value == ">":
+            lines = _Lines(text)
+            # the functor is not in the text: an empty span keeps every character in one token
+            yield _tok("FUNCT", AGGREGATE, lines, name.start_pos, name.start_pos)
+            yield _tok("NAME", name.value, lines, name.start_pos, name.end_pos)
+            yield _tok("COMMA", ",", lines, lt.start_pos, lt.end_pos)
+            yield var
+            yield _tok("RPAR", ")", lines, gt.start_pos, gt.end_pos)
+            window = []
+            continue
+        yield window.pop(0)
+    yield from window
+
+
+def _tokens(text: str, filename: str) -> Iterator[Token]:
     lines = _Lines(text)
     i = 0
     n = len(text)

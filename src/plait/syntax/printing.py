@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from .operators import BINARY, PREFIX
-from .terms import Float, Int, Str, Struct, Term, Var, set_text_form
+from .terms import AGGREGATE, Float, Int, Str, Struct, Term, Var, set_text_form
 
 __all__ = ["format_term", "format_atom"]
 
@@ -84,6 +84,11 @@ def _fmt(t: Term, out: list[str], names: dict[Var, str]) -> None:
     if not args:
         out.append(format_atom(f))
         return
+    if f == AGGREGATE and len(args) == 2 and isinstance(args[0], Struct) and not args[0].args:
+        out.append(format_atom(args[0].functor) + "<")  # ProbLog's aggregate head argument avg<X>
+        _fmt(args[1], out, names)
+        out.append(">")
+        return
     if f == "," and len(args) == 2:
         out.append("(")
         items = []
@@ -144,8 +149,9 @@ def _fmt(t: Term, out: list[str], names: dict[Var, str]) -> None:
         prio, spec = BINARY[f]
         a, b = args
         pa, pb = _priority(a), _priority(b)
-        wrap_a = not (pa is None or pa < prio or (pa == prio and spec == "yfx"))
-        wrap_b = not (pb is None or pb < prio or (pb == prio and spec == "xfy"))
+        # a conjunction brings its own brackets: s:(a, b), as ProbLog writes it
+        wrap_a = not (pa is None or pa < prio or (pa == prio and spec == "yfx") or _is_conjunction(a))
+        wrap_b = not (pb is None or pb < prio or (pb == prio and spec == "xfy") or _is_conjunction(b))
         if wrap_a:
             out.append("(")
         _fmt(a, out, names)
@@ -172,6 +178,10 @@ def _fmt(t: Term, out: list[str], names: dict[Var, str]) -> None:
             out.append(",")
         _fmt_arg(a, out, names, _ARG_OPERATORS)
     out.append(")")
+
+
+def _is_conjunction(t: Term) -> bool:
+    return isinstance(t, Struct) and t.functor == "," and len(t.args) == 2
 
 
 # Operators above priority 999 that the grammar still accepts unbracketed as an argument: f(a;b), f(a->b).

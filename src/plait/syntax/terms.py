@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "Term",
+    "AGGREGATE",
     "Var",
     "Struct",
     "Int",
@@ -130,6 +131,8 @@ Term = Var | Struct | Int | Float | Str
 
 NIL = Struct("[]")
 TRUE = Struct("true")
+# Functor of an aggregate head argument: the parser reads avg<X> as $aggregate(avg, X).
+AGGREGATE = "$aggregate"
 
 
 def atom(name: str) -> Struct:
