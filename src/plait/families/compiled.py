@@ -94,11 +94,10 @@ class FuzzyLoss(nn.Module):
     ground rules as written: a rule body is the t-norm of its literals, an atom the
     t-conorm of its bodies, a network's value its degree. ``tnorm`` is ``"godel"``
     (min / max), ``"product"`` (product / probabilistic sum) or ``"lukasiewicz"``
-    (bounded sum). ``target`` as for :class:`SemanticLoss`. Degrees are kept off
-    exact 0 (at 1e-6). Under Łukasiewicz a conjunction of two probabilities that sum
-    to at most 1 is exactly 0, so with one-hot-like outputs an answer's degree is
-    often exactly 0, and the log of that degree in plait's fuzzy evaluation gives a
-    NaN gradient: prefer ``"godel"`` or ``"product"`` for training.
+    (bounded sum). ``target`` as for :class:`SemanticLoss`; with ``loss="log"`` an
+    observation of degree exactly 0 is left out, as in :class:`SemanticLoss`. Under
+    Łukasiewicz a conjunction of two probabilities that sum to at most 1 is exactly
+    0, and so is its gradient: that t-norm gives a network little to learn from.
     """
 
     def __init__(
@@ -118,26 +117,27 @@ class FuzzyLoss(nn.Module):
         self.tnorm, self.loss = tnorm, loss
         self.layer = LogicLayer(program, query, inputs, log=True, semiring=TNORMS[tnorm], **model_kwargs)
 
-    def truth(self, *dists: torch.Tensor, target: Sequence[object] | torch.Tensor | None = None) -> torch.Tensor:
-        """``[batch]`` fuzzy degree of the observed answer (of the query, without ``target``)."""
-        # degrees are kept off exact 0: plait's fuzzy evaluation gives NaN gradients where a degree is exactly 0
-        # (a saturated softmax), and a degree of 1e-6 changes no loss that matters
-        log_degree = self.layer(*(d.clamp_min(1e-6) for d in dists))
+    def log_truth(self, *dists: torch.Tensor, target: Sequence[object] | torch.Tensor | None = None) -> torch.Tensor:
+        """``[batch]`` log of the fuzzy degree of the observed answer (of the query, without ``target``)."""
+        log_degree = self.layer(*dists)  # a degree of exactly 0 comes back as log 0 = -inf with gradient 0
         if target is None:
             if log_degree.shape[1] != 1:
                 raise FamilyError(
                     f"{self.layer.query} has {log_degree.shape[1]} answers: the fuzzy loss needs target=[...]",
                     hint="give the observed answer per example, or use a query without free variables",
                 )
-            return log_degree[:, 0].exp()
+            return log_degree[:, 0]
         cols = self.layer.template.targets(target).to(log_degree.device)  # type: ignore[arg-type]
-        return log_degree.gather(1, cols[:, None])[:, 0].exp()
+        return log_degree.gather(1, cols[:, None])[:, 0]
+
+    def truth(self, *dists: torch.Tensor, target: Sequence[object] | torch.Tensor | None = None) -> torch.Tensor:
+        """``[batch]`` fuzzy degree of the observed answer (of the query, without ``target``)."""
+        return self.log_truth(*dists, target=target).exp()
 
     def forward(self, *dists: torch.Tensor, target: Sequence[object] | torch.Tensor | None = None) -> torch.Tensor:
-        truth = self.truth(*dists, target=target)
         if self.loss == "log":
-            return _finite_mean(-truth.log())
-        return (1 - truth).mean()
+            return _finite_mean(-self.log_truth(*dists, target=target))
+        return (1 - self.truth(*dists, target=target)).mean()
 
 
 def soft_targets(teacher: Model, query: str, inputs: dict[str, torch.Tensor], batch_size: int = 512) -> torch.Tensor:
