@@ -93,3 +93,56 @@ def test_multi_digit_addition_compiles_linearly():
     }
     # the circuit size per digit stays flat (the direct program grows as 10^(2N))
     assert per_digit[8] <= 1.5 * per_digit[4] and per_digit[15] <= 1.5 * per_digit[4], per_digit
+
+
+# ----------------------------------------------------------------------------- the families' examples
+# Each runs with settings smaller than its defaults (so the suite stays fast); the thresholds sit below
+# the values measured on this machine with these settings (in the comments), with a margin. The runs
+# are seeded and single-threaded, so they repeat; the margin covers other torch builds and CPUs.
+
+
+def _run_family(name: str, argv: list[str]):
+    torch.set_default_dtype(torch.float32)  # as a user runs it (the suite's fixture restores float64)
+    return _load_script(ROOT / f"{name}.py").main(argv)
+
+
+def test_family_sequential_learns_from_its_own_labels(capsys):
+    out = _run_family("family_sequential", ["--labelled", "100", "--epochs", "40"])
+    assert out["digit_accuracy"] > 0.75  # measured 0.855
+    assert min(out[f"sum_accuracy_{s}"] for s in ("hard", "topk", "distribution")) > 0.6  # measured 0.750
+    assert "explained: addition(A,B," in capsys.readouterr().out
+
+
+def test_family_nested_module_program_and_logic_layer_learn():
+    out = _run_family("family_nested", ["--scenes", "400", "--pairs", "600", "--epochs", "4"])
+    assert out["count_accuracy"] > 0.5 and out["even_concept_accuracy"] > 0.78  # measured 0.623, 0.882
+    assert out["sum_accuracy"] > 0.55 and out["digit_accuracy"] > 0.72  # measured 0.701, 0.853
+
+
+def test_family_cooperative_abduction_learns_digits_from_sums():
+    out = _run_family("family_cooperative", ["--pairs", "800", "--rounds", "6"])
+    assert out["sum_accuracy"] > 0.55 and out["digit_accuracy"] > 0.72  # measured 0.692, 0.835
+
+
+def test_family_compiled_losses_and_distillation_learn():
+    out = _run_family("family_compiled", ["--pairs", "800", "--epochs", "4", "--synthetic", "2000"])
+    assert out["semantic_sum_accuracy"] > 0.7 and out["semantic_digit_accuracy"] > 0.8  # measured 0.821, 0.909
+    assert out["fuzzy_sum_accuracy"] > 0.7 and out["fuzzy_digit_accuracy"] > 0.8  # measured 0.835, 0.915
+    assert out["distilled_sum_accuracy"] > 0.2  # measured 0.299 (chance: about 0.1)
+
+
+def test_family_ensemble_beats_its_fine_network(capsys):
+    out = _run_family("family_ensemble", ["--epochs", "10"])
+    # measured: fine 0.606, coarse 0.953, ensemble 0.677, EDCR 0.673 (6 rules)
+    assert out["coarse_accuracy"] > 0.9
+    assert out["ensemble_accuracy"] > out["fine_accuracy"] + 0.03
+    assert out["edcr_accuracy"] > out["fine_accuracy"] + 0.03 and out["rules"] >= 2
+    assert "error if fine=" in capsys.readouterr().out
+
+
+def test_two_views_collapse_without_help_and_recover_with_labels():
+    out = _run_family("two_views", ["--epochs", "4", "--n-train", "600"])
+    # measured: the rule alone uses 2 and 2 digits (0.187); + regulariser 5 and 5; + labels 10 and 10 (0.920, 0.918)
+    assert out["none"]["view_a_digits_used"] <= 3 and out["none"]["view_a_accuracy"] < 0.3
+    assert out["spread"]["view_a_digits_used"] > out["none"]["view_a_digits_used"]
+    assert out["labels"]["view_a_accuracy"] > 0.8 and out["labels"]["view_b_accuracy"] > 0.8

@@ -145,3 +145,20 @@ def test_inference_doc_code_blocks_run_as_written():
     blocks = code_blocks((ROOT / "docs" / "inference.md").read_text())
     assert len(blocks) >= 3 and all(shown is not None for _, shown in blocks)
     run_blocks(blocks, "docs/inference.md")
+
+
+FAMILIES_DOC = ROOT / "docs" / "families.md"
+
+
+def test_families_doc_code_blocks_run_as_written(in_a_scratch_folder):
+    blocks = code_blocks(FAMILIES_DOC.read_text())
+    assert len(blocks) >= 8 and all(shown is not None for _, shown in blocks)
+    scope = run_blocks(blocks, "docs/families.md")
+    assert scope["history"].best_epoch == 1 and scope["labels"]["A"].tolist() == [0, 1, 2]
+
+
+def test_families_doc_lists_every_example_and_has_a_scorecard():
+    text = FAMILIES_DOC.read_text()
+    for script in sorted((ROOT / "examples").glob("family_*.py")):
+        assert f"examples/{script.name}" in text, script.name
+    assert "<!-- scorecard:start -->" in text and "<!-- scorecard:end -->" in text

@@ -226,3 +226,96 @@ def test_a_neural_fact_observed_true_and_false_has_the_bernoulli_loss():
     assert history.rows[0]["train_loss"] == pytest.approx(float(want), rel=1e-6)
     assert history.last["train_loss"] < 0.5 * float(want)
     assert evaluate(model, "odd(X)", data)["accuracy"] == 1.0
+
+
+# ----------------------------------------------------------------------------- loss hook, keep best
+
+
+def test_the_loss_hook_sees_the_network_outputs_of_the_step_without_a_second_forward_pass():
+    images, labels, train = toy_task(n=64)
+    model = make_model()
+    net = model.networks["digit_net"]
+    forwards = []
+    net.register_forward_hook(lambda m, i, o: forwards.append(i[0].shape[0]))
+    seen = []
+
+    def hook(step: plait.Step) -> torch.Tensor:
+        both = step.outputs("digit_net")  # [2, B, 4]: A's and B's outputs, concatenated in one call
+        a, b = step.output("digit_net", "A"), step.output("digit_net", "B")
+        x = train.batch(step.rows)
+        with torch.no_grad():
+            want_a = net(x["A"]).double()
+        seen.append((both.shape, torch.allclose(a, want_a), torch.equal(both[1], b), both.requires_grad))
+        assert step.networks == ["digit_net"] and step.log_probs.shape == (len(step.rows), 7)
+        return 0.0 * a.sum()
+
+    forwards_before = len(forwards)
+    plait.fit(model, "addition(A, B, Z)", train, epochs=1, batch_size=16, progress=False, extra_loss=hook)
+    assert len(seen) == 4 and all(s == (torch.Size([2, 16, 4]), True, True, True) for s in seen)
+    # one forward per step (A and B batched together) plus the hook's own check above
+    assert len(forwards) - forwards_before == 4 * 2 and forwards[0] == 32
+
+
+def test_an_extra_loss_term_changes_training_and_is_logged_by_name():
+    _, _, train = toy_task(n=64)
+
+    def run(extra):
+        model = make_model()
+        h = plait.fit(model, "addition(A, B, Z)", train, epochs=2, batch_size=16, progress=False, extra_loss=extra)
+        return h, model.networks["digit_net"][0].weight.detach().clone()
+
+    def peaked(step):  # an entropy term on the outputs: pushes every distribution to one digit
+        p = step.outputs("digit_net").clamp_min(1e-12)
+        return {"entropy": -(p * p.log()).sum(-1).mean(), "zero": torch.zeros(())}
+
+    h0, w0 = run(None)
+    h1, w1 = run(peaked)
+    assert not torch.equal(w0, w1)
+    assert h1["extra_entropy"][1] < h1["extra_entropy"][0] and h1["extra_zero"] == [0.0, 0.0]
+    assert "extra_entropy" not in h0.last
+    assert h0["train_loss"][0] == pytest.approx(h1["train_loss"][0], rel=0.2)  # train_loss is the task loss alone
+
+
+def test_a_bad_loss_hook_is_a_training_error():
+    _, _, train = toy_task(n=32)
+    cases = [
+        (lambda s: 1.0, "the extra_loss term extra_loss is float, not a scalar tensor"),
+        (lambda s: s.outputs("digit_net"), "is a tensor of shape [2, 16, 4], not a scalar tensor"),
+        (lambda s: s.outputs("other_net").sum(), "the network 'other_net' did not run in this step"),
+        (lambda s: s.output("digit_net", "C").sum(), "was not applied to the input C"),
+        (lambda s: torch.tensor(float("nan")), "the extra_loss term extra_loss is nan in epoch 1"),
+        (lambda s: 1 / 0, "the extra_loss hook raised ZeroDivisionError"),
+    ]
+    for hook, text in cases:
+        with pytest.raises(plait.TrainingError, match=text.replace("[", r"\[").replace("]", r"\]")):
+            plait.fit(make_model(), "addition(A, B, Z)", train, batch_size=16, progress=False, extra_loss=hook)
+
+
+def test_keep_best_restores_the_weights_of_the_best_epoch(tmp_path, capsys):
+    _, _, train = toy_task(n=64)
+    calls = []
+
+    def score(m):  # a metric that peaks at epoch 2, and a copy of the weights at each epoch
+        calls.append(m.networks["digit_net"][0].weight.detach().clone())
+        return [0.1, 0.9, 0.5][len(calls) - 1]
+
+    model = make_model()
+    h = plait.fit(
+        model, "addition(A, B, Z)", train, epochs=3, batch_size=16, metrics={"score": score},
+        keep_best="score", log_dir=tmp_path, plot=False,
+    )  # fmt: skip
+    assert h.best_epoch == 2 and h.best["score"] == 0.9 and len(h) == 3
+    assert torch.equal(model.networks["digit_net"][0].weight, calls[1])
+    assert "kept the weights of epoch 2 (score=0.9)" in capsys.readouterr().out
+    assert load_checkpoint(make_model(1), tmp_path / "checkpoint.safetensors")["epoch"] == "2"
+    # a loss is kept at its lowest
+    h = plait.fit(make_model(), "addition(A, B, Z)", train, epochs=3, keep_best="train_loss", progress=False)
+    assert h.best_epoch == min(range(1, 4), key=lambda e: h["train_loss"][e - 1])
+
+
+def test_keep_best_of_an_unknown_metric_is_a_training_error():
+    _, _, train = toy_task(n=32)
+    with pytest.raises(plait.TrainingError, match="keep_best='test_accuracy' is not a metric of the epochs"):
+        plait.fit(make_model(), "addition(A, B, Z)", train, keep_best="test_accuracy", progress=False)
+    with pytest.raises(plait.TrainingError, match="keep_best_mode must be 'min' or 'max', not 'up'"):
+        plait.fit(make_model(), "addition(A, B, Z)", train, keep_best="x", keep_best_mode="up", progress=False)

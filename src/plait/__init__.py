@@ -39,7 +39,7 @@ from .modes.sample import sample
 from .nn.explain import Choice, Explanation
 from .nn.model import Model
 from .nn.templates import Template, to_python
-from .nn.train import Gather, History, QueryData, evaluate, fit, load_checkpoint, save_checkpoint
+from .nn.train import Gather, History, QueryData, Step, evaluate, fit, load_checkpoint, save_checkpoint
 from .program import Program
 from .syntax.parser import parse_program, parse_term
 from .syntax.printing import format_term
@@ -61,6 +61,7 @@ __all__ = [
     "QueryData",
     "Gather",
     "History",
+    "Step",
     "save_checkpoint",
     "load_checkpoint",
     "Limits",

@@ -18,21 +18,22 @@ class DigitNet(nn.Module):
     """A LeNet-style CNN: ``[B, 1, S, S]`` images to ``[B, n_classes]`` probabilities.
 
     ``image_size=8`` fits scikit-learn's bundled digits, ``28`` MNIST and Fashion-MNIST
-    (the latter is DeepProbLog's ``MNIST_Net``).
+    (the latter is DeepProbLog's ``MNIST_Net``). ``in_channels=2`` takes two images stacked as
+    channels (the pure-neural baseline of a pair task).
 
     >>> net = DigitNet(image_size=8)
     >>> net(torch.zeros(4, 1, 8, 8)).shape
     torch.Size([4, 10])
     """
 
-    def __init__(self, image_size: int = 8, n_classes: int = 10, softmax: bool = True) -> None:
+    def __init__(self, image_size: int = 8, n_classes: int = 10, softmax: bool = True, in_channels: int = 1) -> None:
         super().__init__()
         self.image_size = image_size
         self.n_classes = n_classes
         self.softmax = softmax
         if image_size == 28:
             self.encoder = nn.Sequential(
-                nn.Conv2d(1, 6, 5), nn.MaxPool2d(2, 2), nn.ReLU(True),
+                nn.Conv2d(in_channels, 6, 5), nn.MaxPool2d(2, 2), nn.ReLU(True),
                 nn.Conv2d(6, 16, 5), nn.MaxPool2d(2, 2), nn.ReLU(True),
             )  # fmt: skip
             flat = 16 * 4 * 4
@@ -41,7 +42,7 @@ class DigitNet(nn.Module):
             )
         elif image_size == 8:
             self.encoder = nn.Sequential(
-                nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(True),
+                nn.Conv2d(in_channels, 16, 3, padding=1), nn.ReLU(True),
                 nn.Conv2d(16, 32, 3, padding=1), nn.MaxPool2d(2, 2), nn.ReLU(True),
             )  # fmt: skip
             flat = 32 * 4 * 4

@@ -63,6 +63,11 @@ class NetworkRunner:
         batch, device = bound["$batch"], bound["$device"]
         # the networks run (and check their inputs' device) before the template moves
         results = [(call, self._run_network(call, bound, batch, device)) for call in t._calls]
+        # plait.fit sets _output_log to a list while a step with a loss hook runs: the hook then sees
+        # the outputs the circuit used instead of running the networks a second time
+        log = getattr(self, "_output_log", None)
+        if log is not None:
+            log.append((t, results))
         cq = t.compiled
         if cq.fact_probs.device != device:
             cq.to(device)

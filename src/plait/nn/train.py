@@ -10,6 +10,7 @@ safetensors checkpoint; a progress bar shows loss and examples per second.
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import math
@@ -23,9 +24,20 @@ import numpy as np
 import torch
 
 from ..errors import InferenceError, PlaitError, TrainingError
+from .hooks import Step, extra_terms
 from .model import Model, eval_mode
 
-__all__ = ["Gather", "QueryData", "History", "fit", "evaluate", "save_checkpoint", "load_checkpoint", "seed_everything"]
+__all__ = [
+    "Gather",
+    "QueryData",
+    "History",
+    "Step",
+    "fit",
+    "evaluate",
+    "save_checkpoint",
+    "load_checkpoint",
+    "seed_everything",
+]
 
 
 class Gather:
@@ -116,6 +128,8 @@ class History:
 
     rows: list[dict[str, float]] = field(default_factory=list)
     log_dir: Path | None = None
+    #: with ``fit(keep_best=...)``: the epoch whose weights the model holds at the end
+    best_epoch: int | None = None
 
     def __getitem__(self, key: str) -> list[float]:
         """One metric per epoch: ``history["train_loss"]``."""
@@ -135,6 +149,13 @@ class History:
     @property
     def last(self) -> dict[str, float]:
         return self.rows[-1] if self.rows else {}
+
+    @property
+    def best(self) -> dict[str, float]:
+        """The row of :attr:`best_epoch` (the last row when no best epoch was kept)."""
+        if self.best_epoch is None:
+            return self.last
+        return self.rows[self.best_epoch - 1]
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -241,6 +262,9 @@ def fit(
     seed: int | None = 0,
     progress: bool = True,
     device: torch.device | str | None = None,
+    extra_loss: Callable[[Step], torch.Tensor | Mapping[str, torch.Tensor]] | None = None,
+    keep_best: str | None = None,
+    keep_best_mode: str | None = None,
 ) -> History:
     """Train ``model`` so that the observed answers of ``query`` become likely.
 
@@ -250,12 +274,27 @@ def fit(
     ``log_dir``, every epoch appends to ``metrics.csv``/``metrics.json``, redraws
     ``curves.png`` (``plot``) and writes ``checkpoint.safetensors``
     (``checkpoint``). ``seed`` seeds Python, NumPy and torch and the shuffling.
+
+    ``extra_loss(step)`` adds terms to every step's loss (a regulariser, a
+    semantic loss, a distillation term): it gets a :class:`Step`, with the
+    networks' outputs of that step, and returns a scalar tensor or a mapping of
+    named scalars (summed; each is logged per epoch as ``extra_<name>``, a single
+    tensor as ``extra_loss``). ``keep_best`` names a metric of the epoch rows
+    (``"test_accuracy"``, a ``metrics=`` name, ``"train_loss"``): at the end the
+    model holds the weights of the epoch where it was best (highest, or lowest for
+    a name ending in ``loss``; ``keep_best_mode="max"``/``"min"`` chooses), and
+    ``history.best_epoch`` says which epoch that was.
     """
     if epochs < 0 or batch_size < 1:
         raise TrainingError(
             f"bad training settings: epochs={epochs}, batch_size={batch_size}",
             hint="epochs must be at least 0 and batch_size at least 1",
         )
+    if keep_best_mode is None and keep_best is not None:
+        keep_best_mode = "min" if keep_best.endswith("loss") else "max"
+    if keep_best_mode not in (None, "min", "max"):
+        raise TrainingError(f"keep_best_mode must be 'min' or 'max', not {keep_best_mode!r}")
+    best_value, best_state = math.nan, None
     gen = seed_everything(seed) if seed is not None else torch.Generator()
     if device is not None:
         model.to(device)
@@ -280,6 +319,8 @@ def fit(
         perm = torch.randperm(n, generator=gen)
         start_t = time.perf_counter()
         loss_sum, seen, skipped = 0.0, 0, 0
+        extra_sums: dict[str, float] = {}
+        n_batches = 0
         batches = range(0, n, batch_size)
         bar = (
             bar_cls(total=n, desc=f"epoch {epoch}/{epochs}", unit="ex", leave=False, disable=None) if bar_cls else None
@@ -292,7 +333,12 @@ def fit(
                 # (the log-space redo of semiring "auto" watches the observed answers; for a
                 # query observed false that is the query's column too: both need it exact)
                 watched = None if true_false or not inputs else target  # no inputs: one row for the batch
-                logp = model.answer_log_probs(query, inputs, watched)
+                calls: list = []
+                model._output_log = calls if extra_loss is not None else None
+                try:
+                    logp = model.answer_log_probs(query, inputs, watched)
+                finally:
+                    model._output_log = None
                 logp = _observed(logp, len(rows), true_false)
                 nll = -logp.gather(1, target.to(logp.device)[:, None])[:, 0]
                 # An observed answer with probability exactly 0 (a saturated float32
@@ -307,10 +353,17 @@ def fit(
                     )
                 skipped += len(rows) - n_finite
                 loss = nll[finite].mean() if n_finite < len(rows) else nll.mean()
+                task_loss = loss
+                if extra_loss is not None:
+                    step = Step(model, query, epoch, rows, inputs, target, logp, loss, calls)
+                    for name, term in extra_terms(extra_loss, step).items():
+                        loss = loss + term
+                        extra_sums[name] = extra_sums.get(name, 0.0) + float(term.detach())
+                n_batches += 1
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                loss_sum += float(loss.detach()) * n_finite
+                loss_sum += float(task_loss.detach()) * n_finite
                 seen += n_finite
                 if bar is not None:
                     bar.update(len(rows))
@@ -326,6 +379,8 @@ def fit(
             "examples_per_second": (seen + skipped) / elapsed if elapsed > 0 else math.inf,
             "zero_probability_examples": skipped,
         }
+        for name, total in extra_sums.items():
+            row[name] = total / max(n_batches, 1)
         if test is not None:
             ev = evaluate(model, query, test, device=dev)
             row["test_loss"] = ev["loss"]
@@ -344,12 +399,30 @@ def fit(
         if progress:
             shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
             print(shown, flush=True)
+        if keep_best is not None:
+            if keep_best not in row:
+                raise TrainingError(
+                    f"keep_best={keep_best!r} is not a metric of the epochs",
+                    hint=f"the metrics are {', '.join(row)} (test_* need test=..., others come from metrics=...)",
+                )
+            value = row[keep_best]
+            better = value > best_value if keep_best_mode == "max" else value < best_value
+            if best_state is None or better:
+                best_value, history.best_epoch = value, epoch
+                best_state = copy.deepcopy(model.state_dict())
         if out_dir is not None:
             _write_logs(history, out_dir)
             if plot:
                 plot_history(history, out_dir / "curves.png")
             if checkpoint:
                 save_checkpoint(model, out_dir / "checkpoint.safetensors", {"epoch": str(epoch), "query": query})
+    if best_state is not None and history.best_epoch != len(history.rows):
+        model.load_state_dict(best_state)
+        if out_dir is not None and checkpoint:
+            meta = {"epoch": str(history.best_epoch), "query": query, "keep_best": keep_best or ""}
+            save_checkpoint(model, out_dir / "checkpoint.safetensors", meta)
+    if best_state is not None and progress:
+        print(f"kept the weights of epoch {history.best_epoch} ({keep_best}={best_value:.4g})", flush=True)
     return history
 
 
