@@ -29,6 +29,7 @@ import torch
 from ..circuit.semiring import SEMIRINGS, Semiring, safe_log
 from ..errors import InferenceError
 from ..ground.ground_program import CHOICE, COIN, DERIVED, GroundProgram
+from .rules import RuleIndex
 
 __all__ = ["TNorm", "GODEL", "PRODUCT_TNORM", "LUKASIEWICZ", "truth_values"]
 
@@ -134,45 +135,19 @@ def truth_values(
     else:
         values = base.unsqueeze(0)
     derived = [i for i, node in enumerate(nodes) if i and node.kind == DERIVED]
-    # every body (positive and negative-head) as a segment of literals
-    lit_node: list[int] = []
-    lit_neg: list[bool] = []
-    lit_body: list[int] = []
-    body_node: list[int] = []
-    body_negative_head: list[bool] = []
-    for i in derived:
-        for negative_head, bodies in ((False, nodes[i].bodies), (True, nodes[i].neg_bodies)):
-            for body in sorted(bodies):
-                b = len(body_node)
-                body_node.append(i)
-                body_negative_head.append(negative_head)
-                for lit in body:
-                    lit_node.append(abs(lit))
-                    lit_neg.append(lit < 0)
-                    lit_body.append(b)
-    device = values.device
-    lit_node_t = torch.tensor(lit_node, dtype=torch.long, device=device)
-    lit_neg_t = torch.tensor(lit_neg, dtype=torch.bool, device=device)
-    lit_body_t = torch.tensor(lit_body, dtype=torch.long, device=device)
-    nb = len(body_node)
-    pos_bodies = torch.tensor([b for b in range(nb) if not body_negative_head[b]], dtype=torch.long, device=device)
-    neg_bodies = torch.tensor([b for b in range(nb) if body_negative_head[b]], dtype=torch.long, device=device)
-    body_node_t = torch.tensor(body_node, dtype=torch.long, device=device)
-    derived_t = torch.tensor(derived, dtype=torch.long, device=device)
-    has_neg = torch.zeros(n, dtype=torch.bool, device=device)
-    has_neg[body_node_t[neg_bodies]] = True
-    batch = values.shape[0]
+    rules = RuleIndex.build(program, derived, values.device)
+    nd = len(derived)
+    has_neg = torch.zeros(nd, dtype=torch.bool, device=values.device)
+    has_neg[rules.neg_owner] = True
     # least fixpoint from 0: derived atoms start false
-    values = values.index_fill(1, derived_t, 0.0) if derived else values
+    values = values.index_fill(1, rules.nodes, 0.0) if derived else values
     for _ in range(max_iterations):
-        x = values[:, lit_node_t]
-        x = torch.where(lit_neg_t, 1 - x, x)
-        body_val = tnorm.segment_and(x, lit_body_t, nb)
-        pos = tnorm.segment_sum(body_val[:, pos_bodies], body_node_t[pos_bodies], n)
-        neg = tnorm.segment_sum(body_val[:, neg_bodies], body_node_t[neg_bodies], n)
-        new = torch.where(has_neg, tnorm.mul(pos, 1 - neg), pos)[:, derived_t]
-        change = (new - values[:, derived_t]).detach().abs().max() if derived else torch.zeros(())
-        values = values.index_copy(1, derived_t, new) if derived else values
+        body = tnorm.segment_and(rules.literals(values), rules.lit_body, rules.n_bodies)
+        pos = tnorm.segment_sum(body[:, rules.pos_bodies], rules.pos_owner, nd)
+        neg = tnorm.segment_sum(body[:, rules.neg_bodies], rules.neg_owner, nd)
+        new = torch.where(has_neg, tnorm.mul(pos, 1 - neg), pos)
+        change = (new - values[:, rules.nodes]).detach().abs().max() if derived else torch.zeros(())
+        values = values.index_copy(1, rules.nodes, new) if derived else values
         if float(change) <= tol:
             break
     else:
@@ -180,6 +155,7 @@ def truth_values(
             f"the {tnorm.name!r} degrees did not reach a fixpoint in {max_iterations} iterations",
             hint="recursion under this t-norm converges only in the limit; raise max_iterations or loosen tol",
         )
+    batch = values.shape[0]
     cols = []
     for q in program.queries:
         if q.literal is None:

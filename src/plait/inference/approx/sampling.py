@@ -23,6 +23,8 @@ import torch
 from ...errors import InconsistentEvidenceError, InferenceError
 from ...ground.ground_program import CHOICE, GroundProgram
 from ...logic.lineage import build_lineage
+from ..fuzzy import GODEL
+from ..rules import RuleIndex
 from .proofs import relevant_choices
 
 __all__ = ["draw_choices", "WorldEvaluator", "sample_counts", "wilson_interval", "Z95"]
@@ -98,53 +100,30 @@ class WorldEvaluator:
 
 
 class _Level:
-    """The derived atoms of one level, as index tensors for batched evaluation."""
+    """The derived atoms of one level, evaluated on a batch of 0/1 worlds.
+
+    Boolean logic on 0/1 values is the Gödel t-norm (min, max, ``1 - x``), so the level
+    uses its segment operations on the program's :class:`~plait.inference.rules.RuleIndex`.
+    """
 
     def __init__(self, gp: GroundProgram, nodes: list[int], cyclic: bool) -> None:
         self.cyclic = cyclic
-        lit_node, lit_neg, lit_body, body_owner, body_negative = [], [], [], [], []
-        for local, nid in enumerate(nodes):
-            for negative, bodies in ((False, gp.nodes[nid].bodies), (True, gp.nodes[nid].neg_bodies)):
-                for body in sorted(bodies):
-                    b = len(body_owner)
-                    body_owner.append(local)
-                    body_negative.append(negative)
-                    for lit in body:
-                        lit_node.append(abs(lit))
-                        lit_neg.append(lit < 0)
-                        lit_body.append(b)
-        self.nodes = torch.tensor(nodes, dtype=torch.long)
+        self.rules = RuleIndex.build(gp, nodes)
         self.n = len(nodes)
-        self.n_bodies = len(body_owner)
-        self.lit_node = torch.tensor(lit_node, dtype=torch.long)
-        self.lit_neg = torch.tensor(lit_neg, dtype=torch.bool)
-        self.lit_body = torch.tensor(lit_body, dtype=torch.long)
-        owner = torch.tensor(body_owner, dtype=torch.long)
-        negative = torch.tensor(body_negative, dtype=torch.bool)
-        self.pos_bodies, self.pos_owner = torch.nonzero(~negative).flatten(), owner[~negative]
-        self.neg_bodies, self.neg_owner = torch.nonzero(negative).flatten(), owner[negative]
 
     def evaluate(self, values: torch.Tensor) -> None:
         """Set this level's atoms in ``values`` (in place), to the least fixpoint if the level is cyclic."""
-        batch = values.shape[0]
+        r = self.rules
         while True:
-            x = values[:, self.lit_node]
-            x = torch.where(self.lit_neg, 1 - x, x)
-            idx = self.lit_body.unsqueeze(0).expand_as(x)
-            body = x.new_ones(batch, self.n_bodies).scatter_reduce(1, idx, x, "amin", include_self=True)
-            new = _any(body[:, self.pos_bodies], self.pos_owner, self.n)
-            if len(self.neg_bodies):
-                new = new * (1 - _any(body[:, self.neg_bodies], self.neg_owner, self.n))
-            old = values[:, self.nodes]
-            values[:, self.nodes] = new
+            body = GODEL.segment_and(r.literals(values), r.lit_body, r.n_bodies)
+            new = GODEL.segment_sum(body[:, r.pos_bodies], r.pos_owner, self.n)
+            if len(r.neg_bodies):
+                new = GODEL.mul(new, 1 - GODEL.segment_sum(body[:, r.neg_bodies], r.neg_owner, self.n))
+            old = values[:, r.nodes]
+            values[:, r.nodes] = new
             # positive recursion only grows from all-false; a level without cycles is done in one pass
             if not self.cyclic or torch.equal(old, new):
                 return
-
-
-def _any(x: torch.Tensor, owner: torch.Tensor, n: int) -> torch.Tensor:
-    idx = owner.unsqueeze(0).expand_as(x)
-    return x.new_zeros(x.shape[0], n).scatter_reduce(1, idx, x, "amax", include_self=True)
 
 
 def sample_counts(gp: GroundProgram, samples: int, seed: int | None) -> tuple[torch.Tensor, int]:
