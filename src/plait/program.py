@@ -8,8 +8,9 @@ import torch
 
 from .errors import PlaitError
 from .ground.database import ClauseDB, build_database
-from .ground.engine import Limits, ground_program
+from .ground.engine import Limits
 from .ground.ground_program import GroundProgram
+from .ground.grounding import ground_program
 from .inference import CompiledQuery, InferenceOptions, compile_ground_program, program_answers, query_probability
 from .inference.approx import Estimate, estimate
 from .syntax.ast import ProgramAST

@@ -282,7 +282,7 @@ def compile_ground_program(program: GroundProgram, options: InferenceOptions | N
 def query_probability(program: GroundProgram) -> float:
     """The probability of a ground program's first query: what ``subquery/2..5`` needs during grounding.
 
-    Grounding sits below inference, so the callers of :func:`plait.ground.engine.ground_program`
+    Grounding sits below inference, so the callers of :func:`plait.ground.grounding.ground_program`
     pass this function down.
     """
     return float(compile_ground_program(program)()[0])

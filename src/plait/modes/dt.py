@@ -20,7 +20,7 @@ import torch
 
 from ..errors import InferenceError, ProgramError
 from ..ground.database import build_database
-from ..ground.engine import ground_program
+from ..ground.grounding import ground_program
 from ..inference import compile_ground_program, query_probability
 from ..program import Program
 from ..syntax.ast import Clause, NeuralClause, ProgramAST

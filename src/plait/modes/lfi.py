@@ -29,8 +29,8 @@ import torch
 from ..circuit.semiring import LOG_PROBABILITY
 from ..errors import ProgramError
 from ..ground.database import build_database
-from ..ground.engine import ground_program
 from ..ground.ground_program import CHOICE, COIN, DERIVED, GroundProgram, GroundQuery, Node
+from ..ground.grounding import ground_program
 from ..inference import CompiledQuery, compile_ground_program, query_probability
 from ..program import Program
 from ..syntax.ast import ADClause, Clause, Directive, NeuralClause, ProgramAST

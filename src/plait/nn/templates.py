@@ -16,8 +16,9 @@ import torch
 from ..errors import InferenceError, NeuralError, PlaitError
 from ..ground.builtins import standard_order
 from ..ground.database import ClauseDB
-from ..ground.engine import Limits, ground_program
+from ..ground.engine import Limits
 from ..ground.ground_program import NeuralSource
+from ..ground.grounding import ground_program
 from ..ground.unify import resolve, unify
 from ..inference import (
     AutoLogSpace,
