@@ -41,9 +41,11 @@ from families_tasks import (  # noqa: E402
     DIGIT_SUPER,
     FASHION_SUPER,
     MULTIPLICATION,
+    SCALING_FAMILIES,
     Trained,
     all_different,
     ece,
+    scaling_probe,
 )
 
 import plait.families as fam  # noqa: E402
@@ -77,11 +79,14 @@ class Config:
     label_noise: float = 0.2  # share of training labels replaced by random ones
     n_test: int = 1000
     tasks: tuple[str, ...] = ("addition", "boards", "coarse_fine")
+    scaling_cells: tuple[int, ...] = (3, 4, 5)  # scalability: boards of k cells, one epoch per family
+    scaling_boards: int = 600
 
 
 QUICK = Config(
-    pairs=150, boards=150, epochs=1, board_epochs=1, max_epochs=3, seeds=(0,), fractions=(0.1, 1.0), n_test=200
-)
+    pairs=150, boards=150, epochs=1, board_epochs=1, max_epochs=3, seeds=(0,), fractions=(0.1, 1.0), n_test=200,
+    scaling_cells=(3, 4), scaling_boards=64,
+)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- data
@@ -331,6 +336,45 @@ def run_family(task: str, name: str, runner, train: dict, test: dict, cfg: Confi
 # ----------------------------------------------------------------------------- scores and report
 
 
+def scaling(cfg: Config, split, log) -> dict[str, dict[int, dict]]:
+    """Scalability as the input grows: one epoch of each family on boards of k cells (same boards for all)."""
+    out: dict[str, dict[int, dict]] = {f: {} for f in SCALING_FAMILIES}
+    X, Y = split.train_images, split.train_labels
+    for k in cfg.scaling_cells:
+        g = torch.Generator().manual_seed(10 + k)
+        idx = torch.randint(0, len(Y), (8 * cfg.scaling_boards, k), generator=g)
+        ok = all_different(Y[idx])
+        half = cfg.scaling_boards // 2
+        idx = torch.cat([idx[ok][:half], idx[~ok][: cfg.scaling_boards - half]])
+        cells, labels, valid = [X[idx[:, i]] for i in range(k)], Y[idx], all_different(Y[idx]).long()
+        for f in SCALING_FAMILIES:
+            out[f][k] = scaling_probe(f, k, cells, labels, valid)
+            log(f"  scaling | {f} | {k} cells: {out[f][k]['train_s']:.2f} s/epoch")
+    return out
+
+
+def scaling_report(cfg: Config, sc: dict[str, dict[int, dict]]) -> list[str]:
+    ks = list(cfg.scaling_cells)
+    out = ["", "### Scalability as the input grows (boards of k cells)", ""]
+    out.append(
+        f"One epoch of {cfg.scaling_boards} boards (batches of 32) per family and k, after compiling; the compile "
+        "seconds apart; inference milliseconds per board through the family's answer path (the program for the "
+        "program families, the network alone for the compiled ones). Growth: the time at the largest k over the "
+        "time at the smallest."
+    )
+    out += ["", "| family | " + " | ".join(f"train s/epoch k={k}" for k in ks) + " | growth | "
+            + " | ".join(f"compile s k={k}" for k in ks) + " | " + " | ".join(f"infer ms k={k}" for k in ks) + " |"]  # fmt: skip
+    out.append("|---" * (3 * len(ks) + 2) + "|")
+    for f, byk in sc.items():
+        tr = [byk[k]["train_s"] for k in ks]
+        out.append(
+            f"| {f} | " + " | ".join(f"{t:.2f}" for t in tr) + f" | {tr[-1] / max(tr[0], 1e-9):.1f}x | "
+            + " | ".join(f"{byk[k]['compile_s']:.2f}" for k in ks) + " | "
+            + " | ".join(f"{byk[k]['inference_ms']:.3f}" for k in ks) + " |"
+        )  # fmt: skip
+    return out
+
+
 def kind_of(task: str) -> str:
     """``coarse_fine (Fashion-MNIST)`` -> ``coarse_fine``: the task's kind, without the data set."""
     return task.split()[0]
@@ -430,7 +474,14 @@ def verdict(all_scores: dict[str, dict[str, dict]]) -> list[str]:
 
 
 def report(
-    cfg: Config, results: dict, scores: dict, not_run: dict, img_dir: Path, doc_dir: Path, seconds: float
+    cfg: Config,
+    results: dict,
+    scores: dict,
+    not_run: dict,
+    img_dir: Path,
+    doc_dir: Path,
+    seconds: float,
+    scaling_results: dict | None = None,
 ) -> str:
     out = [START, "", "## Scorecard (measured)", ""]
     out.append(
@@ -468,6 +519,8 @@ def report(
             else img_dir
         )
         out += ["", f"![{task}]({rel}/families_{task}.png)"]
+    if scaling_results:
+        out += scaling_report(cfg, scaling_results)
     out += ["", "### Verdict (written from the numbers above)", "", *verdict(scores)]
     out.append(
         "* Caveats: the sequential family trains on the symbols' own labels (digits, fine classes), more supervision "
@@ -518,6 +571,7 @@ def main(argv: list[str] | None = None) -> dict:
     start = time.perf_counter()
     digits = load_digits(seed=0)
     results: dict[str, dict] = {}
+    scaling_results: dict = {}
     not_run: dict[str, dict] = {"boards": BOARD_NOT_RUN, "coarse_fine": CF_NOT_RUN}
     if "addition" in cfg.tasks:
         train, test = addition_task(cfg, digits)
@@ -527,6 +581,7 @@ def main(argv: list[str] | None = None) -> dict:
     if "boards" in cfg.tasks:
         train, test = board_task(cfg, digits)
         results["boards"] = {f: run_family("boards", f, r, train, test, cfg, log) for f, r in BOARD_FAMILIES.items()}
+        scaling_results = scaling(cfg, digits, log)
     if "coarse_fine" in cfg.tasks:
         try:
             split, supers, name = load_fashion_mnist(), FASHION_SUPER, "coarse_fine (Fashion-MNIST)"
@@ -536,25 +591,39 @@ def main(argv: list[str] | None = None) -> dict:
         results[name] = {f: run_family("coarse_fine", f, r, train, test, cfg, log) for f, r in CF_FAMILIES.items()}
         not_run[name] = not_run.pop("coarse_fine")
     seconds = time.perf_counter() - start
-    write(cfg, results, not_run, doc, img_dir, seconds)
+    write(cfg, results, not_run, doc, img_dir, seconds, scaling_results)
     log(f"wrote {doc} and the radar charts in {img_dir} ({seconds:.0f} s)")
     return {"results": results, "doc": doc, "img_dir": img_dir, "seconds": seconds}
 
 
-def write(cfg: Config, results: dict, not_run: dict, doc: Path, img_dir: Path, seconds: float) -> None:
+def write(
+    cfg: Config,
+    results: dict,
+    not_run: dict,
+    doc: Path,
+    img_dir: Path,
+    seconds: float,
+    scaling_results: dict | None = None,
+) -> None:
     """The scores, the radar charts, the doc's scorecard section and the raw results (JSON)."""
     scores = {}
     for task, res in results.items():
         scores[task] = normalise({f: criteria_of(kind_of(task), r) for f, r in res.items()})
         radar(kind_of(task), scores[task], img_dir / f"families_{kind_of(task)}.png")
-    text = report(cfg, results, scores, not_run, img_dir, doc.parent, seconds)
+    text = report(cfg, results, scores, not_run, img_dir, doc.parent, seconds, scaling_results)
     old = doc.read_text() if doc.exists() else ""
     if START in old and END in old:
         new = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: text, old, flags=re.S)
     else:
         new = old + ("\n" if old else "") + text + "\n"
     doc.write_text(new)
-    raw = {"config": asdict(cfg), "seconds": seconds, "not_run": not_run, "results": results}
+    raw = {
+        "config": asdict(cfg),
+        "seconds": seconds,
+        "not_run": not_run,
+        "results": results,
+        "scaling": scaling_results,
+    }
     (img_dir / "families_results.json").write_text(json.dumps(raw, indent=1, default=str) + "\n")
 
 
@@ -567,7 +636,8 @@ def from_json(path: Path, doc: Path, img_dir: Path) -> None:
             r["learning_curve"] = {float(k): v for k, v in r["learning_curve"].items()}
     not_run = raw.get("not_run") or {"boards": BOARD_NOT_RUN}
     not_run |= {t: CF_NOT_RUN for t in raw["results"] if t.startswith("coarse_fine")}
-    write(cfg, raw["results"], not_run, doc, img_dir, raw["seconds"])
+    sc = {f: {int(k): v for k, v in byk.items()} for f, byk in (raw.get("scaling") or {}).items()}
+    write(cfg, raw["results"], not_run, doc, img_dir, raw["seconds"], sc)
 
 
 if __name__ == "__main__":

@@ -332,18 +332,75 @@ def board_fuzzy(d: dict, epochs: int, seed: int) -> Trained:
     return board_semantic(d, epochs, seed, layer=loss.layer)
 
 
+def board_distill(d: dict, epochs: int, seed: int) -> Trained:
+    """The semantic-loss network with the program labels 3x as many synthetic boards for a board network."""
+    teacher = board_semantic(d, epochs, seed)
+    g = torch.Generator().manual_seed(seed)
+    pool = torch.cat([d["a"], d["b"], d["c"]])  # the training images (unlabelled)
+    idx = torch.randint(0, len(pool), (3 * len(d["a"]), 3), generator=g)
+    cells = [pool[idx[:, i]] for i in range(3)]
+    torch.manual_seed(seed)
+    student = DigitNet(8, 2, in_channels=3)
+    program = fam.reasoner(ALL_DIFFERENT)
+
+    def run():
+        with torch.no_grad():
+            p = fam.soft_targets(program, "valid(A, B, C)", {k: teacher.concept(x) for k, x in zip("ABC", cells)})
+        # column 0 is P(valid): the student's class 1 means valid, as the labels do
+        targets = torch.stack([1 - p[:, 0], p[:, 0]], 1).clamp(0, 1)
+        fam.train_classifier(student, torch.cat(cells, 1), targets, epochs=epochs, seed=seed)
+
+    _, s = _timed(run)
+
+    def answer(a, b, c):
+        with torch.no_grad():
+            return student(torch.cat([a, b, c], 1)).argmax(-1)
+
+    return Trained(answer, None, False, teacher.seconds + s, epochs)
+
+
+TWO_VIEW_BOARD = """
+nn(view_a, [X], D, [0..9]) :: a(X, D).
+nn(view_b, [X], D, [0..9]) :: b(X, D).
+digit(X, T, D) :- a(X, D), b(T, D).
+valid(A, AT, B, BT, C, CT) :- digit(A, AT, X), digit(B, BT, Y), digit(C, CT, Z), X =\\= Y, X =\\= Z, Y =\\= Z.
+"""
+
+
+def board_ensemble(d: dict, epochs: int, seed: int) -> Trained:
+    """Two networks, one on each cell image and one on its transpose, joined by the all-different program."""
+    torch.manual_seed(seed)
+    va, vb = DigitNet(8), DigitNet(8)
+    ens = fam.Ensemble(TWO_VIEW_BOARD, {"view_a": va, "view_b": vb})
+    q = "valid(A, AT, B, BT, C, CT)"
+    t = lambda x: x.transpose(-1, -2)  # noqa: E731
+
+    def inputs(a, b, c):
+        return {"A": a, "AT": t(a), "B": b, "BT": t(b), "C": c, "CT": t(c)}
+
+    data = QueryData(inputs(d["a"], d["b"], d["c"]), d["valid"].bool().tolist())
+    _, s = _timed(lambda: plait.fit(ens, q, data, epochs=epochs, seed=seed, progress=False))
+    ens.eval()
+
+    def answer(a, b, c):
+        with torch.no_grad():
+            return (ens(q, **inputs(a, b, c))[:, 0] > 0.5).long()
+
+    return Trained(answer, two_view(va, vb), True, s, epochs)
+
+
 BOARD_FAMILIES: dict[str, Callable[[dict, int, int], Trained]] = {
     "baseline (pure neural)": board_baseline,
     "sequential": board_sequential,
     "nested S[N] (gradient through inference)": board_nested_sn,
     "compiled: semantic loss": board_semantic,
     "compiled: fuzzy loss": board_fuzzy,
+    "compiled: distillation": board_distill,
+    "ensemble (two views)": board_ensemble,
 }
 BOARD_NOT_RUN = {
     "nested N[S] (logic layer)": "not run on this task: a head after P(valid) adds nothing to a yes/no answer",
     "cooperative (abduction)": "not run: an invalid board abduces only 'some two digits are equal', too weak to learn from",
-    "compiled: distillation": "not run on this task (time)",
-    "ensemble (two views)": "not run on this task (time)",
 }
 
 
@@ -478,3 +535,71 @@ def ece(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
 
 def log_mean(xs: list[float]) -> float:
     return math.exp(sum(math.log(max(x, 1e-12)) for x in xs) / len(xs))
+
+
+# ----------------------------------------------------------------------------- scalability with input size
+
+
+def board_program(k: int) -> tuple[str, str, list[str]]:
+    """The all-different program, query and input names for boards of ``k`` cells."""
+    cells = [f"C{i}" for i in range(k)]
+    digits = [f"D{i}" for i in range(k)]
+    body = ", ".join(f"digit({c}, {d})" for c, d in zip(cells, digits))
+    diff = ", ".join(f"{digits[i]} =\\= {digits[j]}" for i in range(k) for j in range(i + 1, k))
+    head = f"valid({', '.join(cells)})"
+    program = f"nn(digit_net, [X], Y, [0..9]) :: digit(X, Y).\n{head} :- {body}, {diff}.\n"
+    return program, head, cells
+
+
+def scaling_probe(family: str, k: int, cells: list[torch.Tensor], labels: torch.Tensor, valid: torch.Tensor) -> dict:
+    """One epoch of ``family`` on boards of ``k`` cells: training seconds (after compiling), the
+    compile seconds, and inference milliseconds per board.
+
+    ``cells`` are k ``[n, 1, 8, 8]`` image tensors, ``labels`` ``[n, k]`` their digits,
+    ``valid`` ``[n]`` 0/1 board labels. Every family sees the same boards and batches of 32.
+    """
+    torch.manual_seed(0)
+    program, query, names = board_program(k)
+    compile_s = 0.0
+    if family == "baseline (pure neural)":
+        net = DigitNet(8, 2, in_channels=k)
+        x = torch.cat(cells, 1)
+        _, s = _timed(lambda: fam.train_classifier(net, x, valid, epochs=1))
+        with torch.no_grad():
+            _, inf = _timed(lambda: net(x).argmax(-1))
+        return {"train_s": s, "compile_s": 0.0, "inference_ms": 1000 * inf / len(valid)}
+    net = DigitNet(8)
+    if family == "sequential":
+        seq = fam.Sequential(program, {"digit_net": net})
+        _, s = _timed(lambda: seq.train_network("digit_net", torch.cat(cells), labels.T.reshape(-1), epochs=1))
+        model = seq.model
+    elif family == "nested S[N] (gradient through inference)":
+        model = plait.Model(program, {"digit_net": net})
+        data = QueryData(dict(zip(names, cells)), valid.bool().tolist())
+        _, compile_s = _timed(lambda: model.template(query, names))
+        _, s = _timed(lambda: plait.fit(model, query, data, epochs=1, progress=False))
+    elif family in ("compiled: semantic loss", "compiled: fuzzy loss"):
+        if family == "compiled: semantic loss":
+            layer, compile_s = _timed(lambda: fam.LogicLayer(program, query, names, log=True))
+        else:
+            layer, compile_s = _timed(lambda: fam.FuzzyLoss(program, query, names, tnorm="product").layer)
+        fn = lambda *xs: _board_loss(layer(*(net(x) for x in xs[:-1])), xs[-1])  # noqa: E731
+        _, s = _timed(lambda: _loop(fn, net.parameters(), [*cells, valid], 1, 0))
+        model = None
+    else:
+        raise ValueError(f"no scaling probe for {family!r}")
+    with torch.no_grad():
+        if model is not None:  # the program answers
+            _, inf = _timed(lambda: model(query, **dict(zip(names, cells))))
+        else:  # the network alone answers
+            _, inf = _timed(lambda: all_different(torch.stack([net(x).argmax(-1) for x in cells], 1)))
+    return {"train_s": s, "compile_s": compile_s, "inference_ms": 1000 * inf / len(valid)}
+
+
+SCALING_FAMILIES = (
+    "baseline (pure neural)",
+    "sequential",
+    "nested S[N] (gradient through inference)",
+    "compiled: semantic loss",
+    "compiled: fuzzy loss",
+)
