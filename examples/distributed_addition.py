@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         last["answered_accuracy"] = float((probs.argmax(-1) == test_ex.sums).float().mean())
         print(f"processes: {world}, global batch {args.global_batch}, epochs {len(history)}")
         print(f"test sum accuracy: {last['test_accuracy']:.3f}  ({len(test)} test pairs)")
-        print(f"answered {len(probs)} test pairs in batches: accuracy of the most likely sum {last['answered_accuracy']:.3f}")
+        share = last["answered_accuracy"]
+        print(f"answered {len(probs)} test pairs in batches: accuracy of the most likely sum {share:.3f}")
         print(f"weights in {args.log_dir}/checkpoint.safetensors")
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
