@@ -39,12 +39,15 @@ def worker(args: argparse.Namespace) -> None:
     import torch
 
     torch.set_num_threads(1)
+    if args.float64:
+        torch.set_default_dtype(torch.float64)
     import plait
     from plait.nn.data import addition_split, load_digits
     from plait.nn.networks import DigitNet
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     split = load_digits(seed=0)
+    train_images, test_images = (x.to(torch.get_default_dtype()) for x in (split.train_images, split.test_images))
     train_ex, test_ex = addition_split(split, n_digits=1, n_train=args.n_train, seed=0)
     torch.manual_seed(0)
     model = plait.Model.from_file(ROOT / "examples" / "addition.pl", {"digit_net": DigitNet(image_size=8)})
@@ -53,7 +56,7 @@ def worker(args: argparse.Namespace) -> None:
         return plait.QueryData({"A": plait.Gather(images, ex.a[:, 0]), "B": plait.Gather(images, ex.b[:, 0])}, ex.sums)
 
     history = plait.fit(
-        model, "addition(A, B, Z)", pairs(split.train_images, train_ex), test=pairs(split.test_images, test_ex),
+        model, "addition(A, B, Z)", pairs(train_images, train_ex), test=pairs(test_images, test_ex),
         epochs=args.epochs, batch_size=args.global_batch // world, seed=0, progress=False,
         distributed=plait.DistributedOptions(backend="gloo"),
     )  # fmt: skip
@@ -73,9 +76,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def one_run(processes: int, global_batch: int, args: argparse.Namespace, out: Path) -> dict:
+def one_run(processes: int, global_batch: int, args: argparse.Namespace, out: Path, float64: bool = False) -> dict:
     me = [__file__, "--worker", "--out", str(out), "--global-batch", str(global_batch)]
-    me += ["--n-train", str(args.n_train), "--epochs", str(args.epochs)]
+    me += ["--n-train", str(args.n_train), "--epochs", str(args.epochs)] + (["--float64"] if float64 else [])
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
     env.pop("WORLD_SIZE", None)
     if processes == 1:
@@ -101,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--n-train", type=int, default=3000)
     ap.add_argument("--no-docs", action="store_true")
+    ap.add_argument("--float64", action="store_true", help=argparse.SUPPRESS)  # a worker in float64
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -124,6 +128,11 @@ def main(argv: list[str] | None = None) -> None:
                     gaps.get(gb, 0.0),
                     weight_gap(*(Path(tmp) / f"r{rep}-b{gb}-p{p}.safetensors" for p in (1, 2))),
                 )
+        # the same pair of runs in float64: is the float32 weight gap rounding, or a difference of the runs?
+        gb = args.global_batch[0]
+        for procs in (1, 2):
+            one_run(procs, gb, args, Path(tmp) / f"f64-p{procs}.json", float64=True)
+        gap64 = weight_gap(*(Path(tmp) / f"f64-p{p}.safetensors" for p in (1, 2)))
     load_end = os.getloadavg()
     import torch
 
@@ -168,7 +177,10 @@ def main(argv: list[str] | None = None) -> None:
         f"{n_weights:,} numbers) through gloo over the loopback interface; with 2 cores and 2 processes, "
         "every other job on the machine takes a core from one of them, and the other then waits at the "
         "all-reduce. Larger global batches amortise the all-reduce over more work. The accuracy is the "
-        "same because the runs are the same: the weight gap is float rounding.",
+        "same because the runs are the same: the weight gap is float32 rounding (the 2-process gradient "
+        "adds the same numbers in another order), amplified over the steps; the same pair of runs in float64 "
+        f"(networks and data; global batch {args.global_batch[0]}, {args.epochs} epochs, "
+        f"{args.epochs * -(-args.n_train // args.global_batch[0])} steps) ends {gap64:.1e} apart.",
         END,
     ]
     section = "\n".join(lines)
