@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..errors import TrainingError
+from .distributed import Cluster
 
 __all__ = [
     "save_checkpoint",
@@ -30,6 +31,9 @@ __all__ = [
     "load_training_state",
     "rng_state",
     "set_rng_state",
+    "resume_state",
+    "check_resumable",
+    "TRAINING_STATE",
 ]
 
 _MARK = "plait-training-state"
@@ -224,3 +228,60 @@ def load_training_state(path: str | Path) -> TrainingState:
         best_value=float(best_value) if best_value is not None else float("nan"),
         best=part("best/") or None,
     )
+
+
+TRAINING_STATE = "training_state.safetensors"
+
+
+def _resume_path(resume: bool | str | Path, out_dir: Path | None) -> Path | None:
+    """The training state to resume from, or None to start afresh."""
+    if resume is False:
+        return None
+    if resume is True:
+        if out_dir is None:
+            raise TrainingError(
+                "resume=True continues from log_dir/training_state.safetensors, but no log_dir was given",
+                hint="give log_dir (the folder of the run to continue), or resume=path to a training state",
+            )
+        path = out_dir / TRAINING_STATE
+        return path if path.is_file() else None  # nothing saved yet: the same command starts the run
+    path = Path(resume)
+    if not path.is_file():
+        raise TrainingError(
+            f"no training state at {path} to resume from",
+            hint=f"fit writes log_dir/{TRAINING_STATE} every epoch when checkpoint=True",
+        )
+    return path
+
+
+def resume_state(
+    resume: bool | str | Path, out_dir: Path | None, cluster: Cluster
+) -> tuple[Path | None, TrainingState | None]:
+    """The training state to resume from: rank 0 reads it and sends it to the other processes (so that
+    hosts without the file resume too, and all of them take one decision)."""
+    found: tuple[Path | None, TrainingState | None, tuple[str, str | None] | None] = (None, None, None)
+    if cluster.is_main:
+        try:
+            path = _resume_path(resume, out_dir)
+            found = (path, load_training_state(path) if path is not None else None, None)
+        except TrainingError as e:
+            found = (None, None, (e.message, e.hint))
+    path, state, error = cluster.broadcast(found)  # type: ignore[misc]
+    if error is not None:
+        raise TrainingError(error[0], hint=error[1])
+    return path, state
+
+
+def check_resumable(state: TrainingState, path: Path, query: str, sampled: bool) -> None:
+    """Raise unless ``state`` continues a run of ``query`` with the same kind of shuffling."""
+    if state.query != query:
+        raise TrainingError(
+            f"the training state {path} is of the query {state.query}, not {query}",
+            hint="resume with the query template of the run that wrote it",
+        )
+    if (state.order is None) != sampled:
+        was = "distributed (DistributedSampler order)" if state.order is None else "single-process"
+        raise TrainingError(
+            f"the training state {path} is of a {was} run, so this run would shuffle differently",
+            hint="resume with the same distributed= setting as the run that wrote it",
+        )

@@ -25,9 +25,11 @@ import torch
 
 from ..errors import InferenceError, PlaitError, TrainingError
 from .checkpoints import (
+    TRAINING_STATE,
     TrainingState,
+    check_resumable,
     load_checkpoint,
-    load_training_state,
+    resume_state,
     rng_state,
     save_checkpoint,
     save_training_state,
@@ -339,7 +341,6 @@ def fit(
     if keep_best_mode not in (None, "min", "max"):
         raise TrainingError(f"keep_best_mode must be 'min' or 'max', not {keep_best_mode!r}")
     out_dir = Path(log_dir) if log_dir is not None else None
-    state_path = _resume_path(resume, out_dir)
     best_value, best_state = math.nan, None
     gen = seed_everything(seed) if seed is not None else torch.Generator()
     cluster = Cluster.start(resolve_options(distributed), device if device is not None else model._default_device())
@@ -360,9 +361,9 @@ def fit(
     history = History(log_dir=out_dir)
     sampler_seed = seed if seed is not None else int(cluster.broadcast(int(torch.randint(2**31, ()).item())))  # type: ignore[arg-type]
     first = 1
-    if state_path is not None:
-        state = load_training_state(state_path)
-        _check_resumable(state, state_path, query, cluster)
+    state_path, state = resume_state(resume, out_dir, cluster)
+    if state is not None:
+        check_resumable(state, state_path, query, cluster.sampled)  # type: ignore[arg-type]
         try:
             model.load_state_dict(state.model)
             optimizer.load_state_dict(state.optimizer)
@@ -556,41 +557,3 @@ def plot_history(history: History, path: str | Path) -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
-
-
-TRAINING_STATE = "training_state.safetensors"
-
-
-def _resume_path(resume: bool | str | Path, out_dir: Path | None) -> Path | None:
-    """The training state to resume from, or None to start afresh."""
-    if resume is False:
-        return None
-    if resume is True:
-        if out_dir is None:
-            raise TrainingError(
-                "resume=True continues from log_dir/training_state.safetensors, but no log_dir was given",
-                hint="give log_dir (the folder of the run to continue), or resume=path to a training state",
-            )
-        path = out_dir / TRAINING_STATE
-        return path if path.is_file() else None  # nothing saved yet: the same command starts the run
-    path = Path(resume)
-    if not path.is_file():
-        raise TrainingError(
-            f"no training state at {path} to resume from",
-            hint=f"fit writes log_dir/{TRAINING_STATE} every epoch when checkpoint=True",
-        )
-    return path
-
-
-def _check_resumable(state: TrainingState, path: Path, query: str, cluster: Cluster) -> None:
-    if state.query != query:
-        raise TrainingError(
-            f"the training state {path} is of the query {state.query}, not {query}",
-            hint="resume with the query template of the run that wrote it",
-        )
-    if (state.order is None) != cluster.sampled:
-        was = "distributed (DistributedSampler order)" if state.order is None else "single-process"
-        raise TrainingError(
-            f"the training state {path} is of a {was} run, so this run would shuffle differently",
-            hint="resume with the same distributed= setting as the run that wrote it",
-        )
