@@ -48,24 +48,32 @@ def _free_port() -> int:
 
 def test_two_processes_train_to_the_weights_of_one_process_with_the_global_batch(tmp_path, capsys):
     """torchrun, 2 gloo processes with 8 examples each per step, against 1 process with 16 per step: DDP's
-    averaged gradients of the two per-process mean losses are the gradient of the mean over all 16."""
-    argv = ["--n-train", "64", "--global-batch", "16", "--epochs", "2", "--no-progress"]
+    averaged gradients of the two per-process mean losses are the gradient of the mean over all 16.
+    The 2-process run is interrupted after epoch 1 and resumed, so this checks a distributed resume too."""
+    argv = ["--n-train", "64", "--global-batch", "16", "--no-progress"]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     env.pop("WORLD_SIZE", None)
-    launch = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2"]
-    launch += ["--master_addr", "127.0.0.1", "--master_port", str(_free_port())]
     script = str(ROOT / "examples" / "distributed_addition.py")
-    proc = subprocess.run(
-        [*launch, script, *argv, "--log-dir", str(tmp_path / "two")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.count("processes: 2, global batch 16") == 1  # only rank 0 prints
+
+    def two_processes(*more: str) -> subprocess.CompletedProcess:
+        launch = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2"]
+        launch += ["--master_addr", "127.0.0.1", "--master_port", str(_free_port())]
+        proc = subprocess.run(
+            [*launch, script, *argv, "--log-dir", str(tmp_path / "two"), *more],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc
+
+    # the 2-process run stops after epoch 1 and resumes (rank 0 reads the state and sends it to rank 1)
+    assert "epochs 1" in two_processes("--epochs", "1").stdout
+    proc = two_processes("--epochs", "2", "--resume")
+    assert proc.stdout.count("processes: 2, global batch 16, epochs 2") == 1  # only rank 0 prints
 
     spec = importlib.util.spec_from_file_location("distributed_addition", script)
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
-    example.main([*argv, "--log-dir", str(tmp_path / "one")])  # one process, no process group
+    example.main([*argv, "--epochs", "2", "--log-dir", str(tmp_path / "one")])  # one process, uninterrupted
     one_out = capsys.readouterr().out
     assert "processes: 1, global batch 16" in one_out
 
