@@ -268,3 +268,12 @@ def test_streaming_errors_and_empty_data():
     empty = QueryData({"A": Gather(torch.zeros(1, 6), torch.zeros(0, dtype=torch.long))} | {"B": torch.zeros(0, 6)})
     assert plait.answer_all(model, QUERY, empty, progress=False).shape == (0, 7)
     assert plait.answer_all(model, QUERY, empty, output="prediction", progress=False).shape == (0,)
+
+
+def test_the_docstring_examples_run():
+    import doctest
+
+    import plait.nn.distributed as module
+
+    result = doctest.testmod(module)
+    assert result.attempted >= 2 and result.failed == 0
