@@ -146,3 +146,18 @@ def test_two_views_collapse_without_help_and_recover_with_labels():
     assert out["none"]["view_a_digits_used"] <= 3 and out["none"]["view_a_accuracy"] < 0.3
     assert out["spread"]["view_a_digits_used"] > out["none"]["view_a_digits_used"]
     assert out["labels"]["view_a_accuracy"] > 0.8 and out["labels"]["view_b_accuracy"] > 0.8
+
+
+def test_distributed_addition_runs_as_one_process_and_resumes(tmp_path, capsys):
+    """As one process (no torchrun); tests/test_distributed.py runs it on 2 processes and compares."""
+    torch.set_default_dtype(torch.float32)  # as a user runs it (the suite's fixture restores float64)
+    script = _load_script(ROOT / "distributed_addition.py")
+    argv = ["--n-train", "64", "--global-batch", "16", "--no-progress", "--log-dir", str(tmp_path)]
+    first = script.main([*argv, "--epochs", "1"])
+    out = capsys.readouterr().out
+    assert "processes: 1, global batch 16, epochs 1" in out and "answered 224 test pairs" in out
+    again = script.main([*argv, "--epochs", "2", "--resume"])  # continues: epoch 2 only
+    assert "epochs 2" in capsys.readouterr().out and again["epoch"] == 2 and first["epoch"] == 1
+    assert 0.0 <= again["answered_accuracy"] <= 1.0
+    for name in ("metrics.csv", "checkpoint.safetensors", "training_state.safetensors"):
+        assert (tmp_path / name).stat().st_size > 0, name

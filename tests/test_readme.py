@@ -51,8 +51,10 @@ def test_neural_doc_code_blocks_run_as_written(in_a_scratch_folder):
     assert len(blocks) >= 2 and all(shown is not None for _, shown in blocks)
     scope = run_blocks(blocks, "docs/neural.md")
     assert scope["probs"].shape == (16, 19)
-    for name in ("metrics.csv", "metrics.json", "curves.png", "checkpoint.safetensors"):
+    for name in ("metrics.csv", "metrics.json", "curves.png", "checkpoint.safetensors", "training_state.safetensors"):
         assert (in_a_scratch_folder / "runs" / "addition" / name).stat().st_size > 0, name
+    assert [row["epoch"] for row in scope["history"]] == [1, 2, 3]  # resumed after epoch 2
+    assert scope["answers"].shape == (len(scope["test"]), 19) and scope["answers"].grad_fn is None
 
 
 def test_readme_python_example_runs_and_prints_what_it_shows(in_a_scratch_folder):

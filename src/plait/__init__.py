@@ -36,8 +36,10 @@ from .modes.explain import Proof, QueryProofs, proofs
 from .modes.lfi import LearnedProgram, lfi, read_examples
 from .modes.mpe import Assignment, MostProbableWorld, mpe
 from .modes.sample import sample
+from .nn.distributed import DistributedOptions
 from .nn.explain import Choice, Explanation
 from .nn.model import Model
+from .nn.streaming import AnswerBatch, answer_all, answer_batches
 from .nn.templates import Template, to_python
 from .nn.train import Gather, History, QueryData, Step, evaluate, fit, load_checkpoint, save_checkpoint
 from .program import Program
@@ -64,6 +66,10 @@ __all__ = [
     "Step",
     "save_checkpoint",
     "load_checkpoint",
+    "DistributedOptions",
+    "answer_batches",
+    "answer_all",
+    "AnswerBatch",
     "Limits",
     "mpe",
     "MostProbableWorld",

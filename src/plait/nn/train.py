@@ -24,6 +24,18 @@ import numpy as np
 import torch
 
 from ..errors import InferenceError, PlaitError, TrainingError
+from .checkpoints import (
+    TRAINING_STATE,
+    TrainingState,
+    check_resumable,
+    load_checkpoint,
+    resume_state,
+    rng_state,
+    save_checkpoint,
+    save_training_state,
+    set_rng_state,
+)
+from .distributed import Cluster, DistributedOptions, resolve_options
 from .hooks import Step, extra_terms
 from .model import Model, eval_mode
 
@@ -37,6 +49,7 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "seed_everything",
+    "DistributedOptions",
 ]
 
 
@@ -217,6 +230,29 @@ def _observed(logp: torch.Tensor, rows: int, true_false: bool) -> torch.Tensor:
     return logp
 
 
+def _evaluation_sums(
+    model: Model, query: str, data: QueryData, rows: range, batch_size: int, device: torch.device
+) -> tuple[float, float, float]:
+    """``(correct, examples, loss sum)`` over the examples ``rows`` of ``data`` (the metrics' numerators)."""
+    cols, true_false = _target_columns(model, query, data)
+    correct, total, loss_sum = 0, 0, 0.0
+    with eval_mode(model), torch.no_grad():
+        for start in range(rows.start, rows.stop, batch_size):
+            batch = torch.arange(start, min(start + batch_size, rows.stop))
+            inputs = data.batch(batch, device)
+            logp = _observed(model.log_prob(query, **inputs), len(batch), true_false)  # type: ignore[arg-type]
+            target = torch.zeros(len(batch), dtype=torch.long) if cols is None else cols[batch]
+            target = target.to(logp.device)
+            loss_sum += float(-logp.gather(1, target[:, None]).sum())
+            if cols is None or true_false:  # "correct" when the observed truth value is more likely than not
+                correct += int((logp.gather(1, target[:, None])[:, 0] > math.log(0.5)).sum())
+            else:
+                pred = model.predict(query, **inputs).expand(len(batch))  # type: ignore[arg-type]
+                correct += int((pred == target).sum())
+            total += len(batch)
+    return correct, total, loss_sum
+
+
 def evaluate(
     model: Model, query: str, data: QueryData, batch_size: int = 256, device: torch.device | str | None = None
 ) -> dict[str, float]:
@@ -225,24 +261,22 @@ def evaluate(
     Without targets (the query itself is observed), accuracy is the share of
     examples where the query is more likely than not.
     """
-    cols, true_false = _target_columns(model, query, data)
     device = torch.device(device) if device is not None else model._default_device()
-    correct, total, loss_sum = 0, 0, 0.0
-    with eval_mode(model), torch.no_grad():
-        for start in range(0, len(data), batch_size):
-            rows = torch.arange(start, min(start + batch_size, len(data)))
-            inputs = data.batch(rows, device)
-            logp = _observed(model.log_prob(query, **inputs), len(rows), true_false)  # type: ignore[arg-type]
-            target = torch.zeros(len(rows), dtype=torch.long) if cols is None else cols[rows]
-            target = target.to(logp.device)
-            loss_sum += float(-logp.gather(1, target[:, None]).sum())
-            if cols is None or true_false:  # "correct" when the observed truth value is more likely than not
-                correct += int((logp.gather(1, target[:, None])[:, 0] > math.log(0.5)).sum())
-            else:
-                pred = model.predict(query, **inputs).expand(len(rows))  # type: ignore[arg-type]
-                correct += int((pred == target).sum())
-            total += len(rows)
+    correct, total, loss_sum = _evaluation_sums(model, query, data, range(len(data)), batch_size, device)
     return {"accuracy": correct / max(total, 1), "loss": loss_sum / max(total, 1)}
+
+
+def _answer_log_probs(model: Model, query: str, inputs: dict, watched: torch.Tensor | None) -> torch.Tensor:
+    """The training forward (what DDP wraps in a distributed run)."""
+    return model.answer_log_probs(query, inputs, watched)
+
+
+def _unused_parameters(model: Model, query: str, data: QueryData) -> bool:
+    """Whether some trainable parameter is in no network or ``t(...)`` clause that the template uses."""
+    t = model.template(query, data.inputs)  # type: ignore[arg-type]
+    used = {id(p) for c in t._calls for p in model.networks[c.network].parameters()}
+    used |= {id(model.learnable[name]) for name, _pos, _kind in t._params}
+    return any(id(p) not in used for p in model.parameters() if p.requires_grad)
 
 
 def fit(
@@ -265,6 +299,8 @@ def fit(
     extra_loss: Callable[[Step], torch.Tensor | Mapping[str, torch.Tensor]] | None = None,
     keep_best: str | None = None,
     keep_best_mode: str | None = None,
+    distributed: DistributedOptions | bool | None = None,
+    resume: bool | str | Path = False,
 ) -> History:
     """Train ``model`` so that the observed answers of ``query`` become likely.
 
@@ -272,8 +308,9 @@ def fit(
 
     ``optimizer`` defaults to Adam over ``model.parameters()`` with ``lr``. With
     ``log_dir``, every epoch appends to ``metrics.csv``/``metrics.json``, redraws
-    ``curves.png`` (``plot``) and writes ``checkpoint.safetensors``
-    (``checkpoint``). ``seed`` seeds Python, NumPy and torch and the shuffling.
+    ``curves.png`` (``plot``) and writes ``checkpoint.safetensors`` and
+    ``training_state.safetensors`` (``checkpoint``). ``seed`` seeds Python, NumPy
+    and torch and the shuffling.
 
     ``extra_loss(step)`` adds terms to every step's loss (a regulariser, a
     semantic loss, a distillation term): it gets a :class:`Step`, with the
@@ -284,6 +321,15 @@ def fit(
     model holds the weights of the epoch where it was best (highest, or lowest for
     a name ending in ``loss``; ``keep_best_mode="max"``/``"min"`` chooses), and
     ``history.best_epoch`` says which epoch that was.
+
+    ``distributed`` (:class:`plait.DistributedOptions`, ``True``, ``False``; by
+    default on when ``torchrun`` starts several processes) trains with
+    ``DistributedDataParallel``: each process takes its share of every epoch
+    (``DistributedSampler``), ``batch_size`` is per process, gradients are
+    averaged, metrics are summed over the processes, and only rank 0 prints and
+    writes files. ``resume=True`` continues from ``log_dir/training_state.safetensors``
+    when it exists (or ``resume=path``): ``epochs`` counts all epochs, those
+    already run included, and the result equals an uninterrupted run.
     """
     if epochs < 0 or batch_size < 1:
         raise TrainingError(
@@ -294,11 +340,13 @@ def fit(
         keep_best_mode = "min" if keep_best.endswith("loss") else "max"
     if keep_best_mode not in (None, "min", "max"):
         raise TrainingError(f"keep_best_mode must be 'min' or 'max', not {keep_best_mode!r}")
+    out_dir = Path(log_dir) if log_dir is not None else None
     best_value, best_state = math.nan, None
     gen = seed_everything(seed) if seed is not None else torch.Generator()
+    cluster = Cluster.start(resolve_options(distributed), device if device is not None else model._default_device())
     if device is not None:
-        model.to(device)
-    dev = torch.device(device) if device is not None else model._default_device()
+        model.to(cluster.device)
+    dev = cluster.device
     cols, true_false = _target_columns(model, query, train)
     if optimizer is None:
         params = [p for p in model.parameters() if p.requires_grad]
@@ -308,25 +356,47 @@ def fit(
                 hint="give the model networks with parameters, or make probabilities learnable with t(...)",
             )
         optimizer = torch.optim.Adam(params, lr=lr)
-    out_dir = Path(log_dir) if log_dir is not None else None
-    if out_dir is not None:
+    if out_dir is not None and cluster.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
     history = History(log_dir=out_dir)
+    sampler_seed = seed if seed is not None else int(cluster.broadcast(int(torch.randint(2**31, ()).item())))  # type: ignore[arg-type]
+    first = 1
+    state_path, state = resume_state(resume, out_dir, cluster)
+    if state is not None:
+        check_resumable(state, state_path, query, cluster.sampled)  # type: ignore[arg-type]
+        try:
+            model.load_state_dict(state.model)
+            optimizer.load_state_dict(state.optimizer)
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise TrainingError(
+                f"the training state {state_path} does not fit this model and optimizer: {e}",
+                hint="resume with the model, networks and optimizer of the run that wrote it",
+            ) from e
+        history.rows = list(state.rows)
+        first = state.epoch + 1
+        sampler_seed = state.seed if state.seed is not None else sampler_seed
+        if state.order is not None:
+            gen.set_state(state.order)
+        set_rng_state(*state.rngs[cluster.rank if cluster.rank < len(state.rngs) else 0])
+        if state.best is not None:
+            best_state, best_value, history.best_epoch = state.best, state.best_value, state.best_epoch
+    forward = cluster.wrap(model, _answer_log_probs, find_unused=_unused_parameters(model, query, train))
     n = len(train)
-    bar_cls = _progress_bar() if progress else None
-    for epoch in range(1, epochs + 1):
+    bar_cls = _progress_bar() if progress and cluster.is_main else None
+    for epoch in range(first, epochs + 1):
         model.train()
-        perm = torch.randperm(n, generator=gen)
+        perm = cluster.epoch_rows(n, sampler_seed, epoch) if cluster.sampled else torch.randperm(n, generator=gen)
         start_t = time.perf_counter()
         loss_sum, seen, skipped = 0.0, 0, 0
         extra_sums: dict[str, float] = {}
         n_batches = 0
-        batches = range(0, n, batch_size)
         bar = (
-            bar_cls(total=n, desc=f"epoch {epoch}/{epochs}", unit="ex", leave=False, disable=None) if bar_cls else None
+            bar_cls(total=len(perm), desc=f"epoch {epoch}/{epochs}", unit="ex", leave=False, disable=None)
+            if bar_cls
+            else None
         )
         try:
-            for start in batches:
+            for start in range(0, len(perm), batch_size):
                 rows = perm[start : start + batch_size]
                 inputs = train.batch(rows, dev)
                 target = torch.zeros(len(rows), dtype=torch.long) if cols is None else cols[rows]
@@ -336,7 +406,7 @@ def fit(
                 calls: list = []
                 model._output_log = calls if extra_loss is not None else None
                 try:
-                    logp = model.answer_log_probs(query, inputs, watched)
+                    logp = forward(query, inputs, watched)
                 finally:
                     model._output_log = None
                 logp = _observed(logp, len(rows), true_false)
@@ -361,7 +431,7 @@ def fit(
                         extra_sums[name] = extra_sums.get(name, 0.0) + float(term.detach())
                 n_batches += 1
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                loss.backward()  # (in a distributed run, DDP averages the gradients over the processes here)
                 optimizer.step()
                 loss_sum += float(task_loss.detach()) * n_finite
                 seen += n_finite
@@ -371,20 +441,26 @@ def fit(
         finally:
             if bar is not None:
                 bar.close()
-        elapsed = time.perf_counter() - start_t
+        (elapsed,) = cluster.max([time.perf_counter() - start_t])
+        names = sorted(extra_sums)
+        loss_sum, seen, skipped, n_batches, *extras = cluster.sum(
+            [loss_sum, seen, skipped, n_batches, *(extra_sums[k] for k in names)]
+        )
         row: dict[str, float] = {
             "epoch": epoch,
             "train_loss": loss_sum / max(seen, 1),
             "epoch_seconds": elapsed,
             "examples_per_second": (seen + skipped) / elapsed if elapsed > 0 else math.inf,
-            "zero_probability_examples": skipped,
+            "zero_probability_examples": int(skipped),
         }
-        for name, total in extra_sums.items():
+        for name, total in zip(names, extras):
             row[name] = total / max(n_batches, 1)
         if test is not None:
-            ev = evaluate(model, query, test, device=dev)
-            row["test_loss"] = ev["loss"]
-            row["test_accuracy"] = ev["accuracy"]
+            correct, total, test_loss = cluster.sum(
+                _evaluation_sums(model, query, test, cluster.shard(len(test)), 256, dev)
+            )
+            row["test_loss"] = test_loss / max(total, 1)
+            row["test_accuracy"] = correct / max(total, 1)
         for name, fn in (metrics or {}).items():
             try:
                 row[name] = float(fn(model))
@@ -396,7 +472,7 @@ def fit(
                     hint="a metric is a function of the model returning a number; its own error is chained below",
                 ) from e
         history.rows.append(row)
-        if progress:
+        if progress and cluster.is_main:
             shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
             print(shown, flush=True)
         if keep_best is not None:
@@ -411,17 +487,25 @@ def fit(
                 best_value, history.best_epoch = value, epoch
                 best_state = copy.deepcopy(model.state_dict())
         if out_dir is not None:
-            _write_logs(history, out_dir)
-            if plot:
-                plot_history(history, out_dir / "curves.png")
-            if checkpoint:
-                save_checkpoint(model, out_dir / "checkpoint.safetensors", {"epoch": str(epoch), "query": query})
+            rngs = cluster.gather(rng_state()) if checkpoint else None  # every process's generators, on rank 0
+            if cluster.is_main:
+                _write_logs(history, out_dir)
+                if plot:
+                    plot_history(history, out_dir / "curves.png")
+                if checkpoint:
+                    save_checkpoint(model, out_dir / "checkpoint.safetensors", {"epoch": str(epoch), "query": query})
+                    order = None if cluster.sampled else gen.get_state()
+                    state = TrainingState(
+                        epoch, query, history.rows, sampler_seed, cluster.world_size, model.state_dict(),
+                        optimizer.state_dict(), rngs, order, history.best_epoch, best_value, best_state,  # type: ignore[arg-type]
+                    )  # fmt: skip
+                    save_training_state(out_dir / TRAINING_STATE, state)
     if best_state is not None and history.best_epoch != len(history.rows):
         model.load_state_dict(best_state)
-        if out_dir is not None and checkpoint:
+        if out_dir is not None and checkpoint and cluster.is_main:
             meta = {"epoch": str(history.best_epoch), "query": query, "keep_best": keep_best or ""}
             save_checkpoint(model, out_dir / "checkpoint.safetensors", meta)
-    if best_state is not None and progress:
+    if best_state is not None and progress and cluster.is_main:
         print(f"kept the weights of epoch {history.best_epoch} ({keep_best}={best_value:.4g})", flush=True)
     return history
 
@@ -473,41 +557,3 @@ def plot_history(history: History, path: str | Path) -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
-
-
-def save_checkpoint(model: torch.nn.Module, path: str | Path, metadata: Mapping[str, str] | None = None) -> Path:
-    """Save the model's parameters and buffers with safetensors (never pickle)."""
-    from safetensors.torch import save_file
-
-    state = {k: v.detach().contiguous().cpu().clone() for k, v in model.state_dict().items()}
-    path = Path(path)
-    save_file(state, str(path), metadata=dict(metadata or {}))
-    return path
-
-
-def load_checkpoint(model: torch.nn.Module, path: str | Path, strict: bool = True) -> dict[str, str]:
-    """Load a checkpoint written by :func:`save_checkpoint` into ``model``; returns its metadata."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not path.is_file():
-        raise TrainingError(
-            f"no checkpoint at {path}", hint="check the path; fit writes log_dir/checkpoint.safetensors"
-        )
-    try:
-        state = load_file(str(path))
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-    except Exception as e:  # safetensors raises its own error types for corrupt files
-        raise TrainingError(
-            f"cannot read the checkpoint {path}: {e}",
-            hint="the file is not a safetensors checkpoint written by plait.save_checkpoint",
-        ) from e
-    try:
-        model.load_state_dict(state, strict=strict)
-    except RuntimeError as e:
-        raise TrainingError(
-            f"the checkpoint {path} does not fit this model: {e}", hint="build the model with the same networks"
-        ) from e
-    return meta
