@@ -22,8 +22,8 @@ tests). Only the probability and log semirings are evaluated here; the others
 (max-product, boolean, max-log for explanations) stay with the layered evaluator.
 
 The circuit is duck-typed (any object with ``n_vars``, ``size``, ``roots``,
-``n_layers``, ``_layer(i)``, ``_dense`` and the ``node{i}``/``dprime{i}``/``dsub{i}``
-buffers), so this module does not import :mod:`~plait.circuit.layered`.
+``n_layers``, ``_layer(i)``, ``_dense`` and the ``node{i}``, ``ps{i}``, ``sp{i}`` and
+``dps{i}`` index buffers), so this module does not import :mod:`~plait.circuit.layered`.
 """
 
 from __future__ import annotations
@@ -54,23 +54,25 @@ def fused_values(pos: torch.Tensor, neg: torch.Tensor, c, log: bool) -> torch.Te
     if not log:
         buf = _leaves(pos, neg, c, 1.0, 0.0)
         for i in range(c.n_layers):
-            primes, subs, _segs, _start, _n = c._layer(i)
-            x = buf.index_select(0, primes).mul_(buf.index_select(0, subs))
+            # primes and subs in one gather: [2, E, B]
+            ps = buf.index_select(0, getattr(c, f"ps{i}")).view(2, -1, buf.shape[1])
+            x = torch.mul(ps[0], ps[1])
             buf.scatter_add_(0, _rows(getattr(c, f"node{i}"), x), x)
         return buf
     buf = _leaves(pos, neg, c, 0.0, float("-inf"))
     batch = buf.shape[1]
     for i in range(c.n_layers):
-        primes, subs, segs, start, n_out = c._layer(i)
+        _primes, _subs, segs, start, n_out = c._layer(i)
         if c._dense[i]:
             # element k of node j at [j, k] (padding reads the constant -inf): logsumexp over k
-            dp, ds = getattr(c, f"dprime{i}"), getattr(c, f"dsub{i}")
-            x = buf.index_select(0, dp.flatten()).add_(buf.index_select(0, ds.flatten())).view(*dp.shape, batch)
+            pair = buf.index_select(0, getattr(c, f"dps{i}")).view(2, n_out, -1, batch)
+            x = torch.add(pair[0], pair[1])
             m = x.amax(dim=1)
             m.nan_to_num_(neginf=0.0)  # a node of probability 0: its sum is 0 and its log stays -inf
             buf[start : start + n_out] = x.sub_(m.unsqueeze(1)).exp_().sum(1).log_().add_(m)
             continue
-        x = buf.index_select(0, primes).add_(buf.index_select(0, subs))
+        pair = buf.index_select(0, getattr(c, f"ps{i}")).view(2, -1, batch)
+        x = torch.add(pair[0], pair[1])
         seg_rows = _rows(segs, x)
         m = x.new_full((n_out, batch), float("-inf")).scatter_reduce_(0, seg_rows, x, "amax")
         m.nan_to_num_(neginf=0.0)
@@ -117,12 +119,14 @@ class FusedProbCircuit(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, g_roots: torch.Tensor):  # noqa: ANN205
         buf, c, g = _seed(ctx, g_roots)
+        batch = buf.shape[1]
         for i in reversed(range(c.n_layers)):
-            primes, subs, _segs, _start, _n = c._layer(i)
+            ps = getattr(c, f"ps{i}")
             go = g.index_select(0, getattr(c, f"node{i}"))
-            rows = _rows(primes, go)
-            g.scatter_add_(0, rows, go * buf.index_select(0, subs))
-            g.scatter_add_(0, _rows(subs, go), go.mul_(buf.index_select(0, primes)))
+            # the prime's gradient is the node's times the sub's value, and vice versa: the values
+            # gathered as [subs; primes] times the node gradients, scattered into [primes; subs]
+            other = buf.index_select(0, getattr(c, f"sp{i}")).view(2, -1, batch).mul_(go).view(-1, batch)
+            g.scatter_add_(0, _rows(ps, other), other)
         return (*_literal_gradients(g, c.n_vars), None)
 
 
@@ -141,20 +145,19 @@ class FusedLogCircuit(torch.autograd.Function):
         buf, c, g = _seed(ctx, g_roots)
         batch = buf.shape[1]
         for i in reversed(range(c.n_layers)):
-            primes, subs, segs, start, n_out = c._layer(i)
+            _primes, _subs, segs, start, n_out = c._layer(i)
             g_out, v_out = g[start : start + n_out], buf[start : start + n_out]
             if c._dense[i]:
-                dp, ds = getattr(c, f"dprime{i}").flatten(), getattr(c, f"dsub{i}").flatten()
-                x = buf.index_select(0, dp).add_(buf.index_select(0, ds)).view(n_out, -1, batch)
-                share = x.sub_(v_out.unsqueeze(1)).exp_().nan_to_num_(nan=0.0)
-                ge = share.mul_(g_out.unsqueeze(1)).view(-1, batch)
-                # padding points at the constant zero, whose gradient is never read
-                g.scatter_add_(0, _rows(dp, ge), ge)
-                g.scatter_add_(0, _rows(ds, ge), ge)
+                dps = getattr(c, f"dps{i}")
+                pair = buf.index_select(0, dps).view(2, n_out, -1, batch)
+                share = torch.add(pair[0], pair[1]).sub_(v_out.unsqueeze(1)).exp_().nan_to_num_(nan=0.0)
+                ge = share.mul_(g_out.unsqueeze(1)).view(1, -1, batch).expand(2, -1, batch).reshape(-1, batch)
+                # (padding points at the constant zero, whose gradient is never read)
+                g.scatter_add_(0, _rows(dps, ge), ge)
                 continue
-            x = buf.index_select(0, primes).add_(buf.index_select(0, subs))
-            share = x.sub_(v_out.index_select(0, segs)).exp_().nan_to_num_(nan=0.0)
-            ge = share.mul_(g_out.index_select(0, segs))
-            g.scatter_add_(0, _rows(primes, ge), ge)
-            g.scatter_add_(0, _rows(subs, ge), ge)
+            ps = getattr(c, f"ps{i}")
+            pair = buf.index_select(0, ps).view(2, -1, batch)
+            share = torch.add(pair[0], pair[1]).sub_(v_out.index_select(0, segs)).exp_().nan_to_num_(nan=0.0)
+            ge = share.mul_(g_out.index_select(0, segs)).view(1, -1, batch).expand(2, -1, batch).reshape(-1, batch)
+            g.scatter_add_(0, _rows(ps, ge), ge)
         return (*_literal_gradients(g, c.n_vars), None)

@@ -71,6 +71,9 @@ class LayeredCircuit(torch.nn.Module):
             self.register_buffer(f"prime{i}", torch.from_numpy(primes.copy()), persistent=False)
             self.register_buffer(f"sub{i}", torch.from_numpy(subs.copy()), persistent=False)
             self.register_buffer(f"seg{i}", torch.from_numpy(segs.copy()), persistent=False)
+            # for the fused evaluator: primes then subs (and subs then primes), one gather for both
+            self.register_buffer(f"ps{i}", torch.from_numpy(np.concatenate((primes, subs))), persistent=False)
+            self.register_buffer(f"sp{i}", torch.from_numpy(np.concatenate((subs, primes))), persistent=False)
             self._layer_sizes.append(n_out)
             # Dense layout for the log and max-log semirings: element k of node j at
             # [j, k], short nodes padded with the constant "zero" (-inf). A layer is
@@ -92,6 +95,7 @@ class LayeredCircuit(torch.nn.Module):
                 ps[seg_sorted, rank] = subs[order]
                 self.register_buffer(f"dprime{i}", torch.from_numpy(pp), persistent=False)
                 self.register_buffer(f"dsub{i}", torch.from_numpy(ps), persistent=False)
+                self.register_buffer(f"dps{i}", torch.from_numpy(np.concatenate((pp, ps)).ravel()), persistent=False)
         start = 2 * n_vars + 2
         for i, n_out in enumerate(self._layer_sizes):
             self._layer_starts.append(start)
