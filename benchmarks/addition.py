@@ -78,13 +78,18 @@ def load(dataset: str, seed: int) -> ImageSplit:
     return load_digits(seed=seed) if dataset == "digits" else load_fashion_mnist()
 
 
+def _device_of(net: torch.nn.Module) -> torch.device:
+    return next(net.parameters()).device
+
+
 def digit_accuracy(net: torch.nn.Module, split: ImageSplit) -> float:
     net.eval()
+    dev = _device_of(net)
     with torch.no_grad():
         correct = 0
         for s in range(0, split.n_test, 2048):
-            x = split.test_images[s : s + 2048]
-            correct += int((net(x).argmax(-1) == split.test_labels[s : s + 2048]).sum())
+            x = split.test_images[s : s + 2048].to(dev)
+            correct += int((net(x).argmax(-1).cpu() == split.test_labels[s : s + 2048]).sum())
     net.train()
     return correct / split.n_test
 
@@ -101,13 +106,16 @@ def argmax_sum_accuracy(net: torch.nn.Module, images: torch.Tensor, ex: Addition
     """Sum accuracy when the prediction is the most probable world of independent digits: per-digit argmax."""
     net.eval()
     with torch.no_grad():
-        pred = net(images).argmax(-1)
+        pred = net(images.to(_device_of(net))).argmax(-1).cpu()
     net.train()
     got = digits_to_number(pred[ex.a]) + digits_to_number(pred[ex.b])
     return float((got == ex.sums).float().mean())
 
 
-def run_plait(split: ImageSplit, tr: AdditionExamples, te: AdditionExamples, n: int, cfg: dict, seed: int) -> dict:
+def run_plait(
+    split: ImageSplit, tr: AdditionExamples, te: AdditionExamples, n: int, cfg: dict, seed: int, device: str = "cpu"
+) -> dict:
+    """plait's training, one epoch per ``next()`` (a generator, see :func:`interleave`), on ``device``."""
     torch.manual_seed(seed)
     net = DigitNet(image_size=split.image_shape[-1])
     if n <= 2:
@@ -155,6 +163,7 @@ def run_plait(split: ImageSplit, tr: AdditionExamples, te: AdditionExamples, n: 
             None,
         )
         test = None
+    model.to(device)
     t0 = time.perf_counter()
     template = model.template(query, train.inputs)
     compile_s = time.perf_counter() - t0
@@ -173,6 +182,7 @@ def run_plait(split: ImageSplit, tr: AdditionExamples, te: AdditionExamples, n: 
             optimizer=opt,
             seed=seed + epoch,
             progress=False,
+            device=device,
         )
         rows.append(h.last)
         if not last:
@@ -199,10 +209,12 @@ def run_plait(split: ImageSplit, tr: AdditionExamples, te: AdditionExamples, n: 
     }
 
 
-def run_reference(split: ImageSplit, tr: AdditionExamples, te: AdditionExamples, n: int, cfg: dict, seed: int) -> dict:
-    """The same network on the same batches of the same images, with digit labels."""
+def run_reference(
+    split: ImageSplit, tr: AdditionExamples, te: AdditionExamples, n: int, cfg: dict, seed: int, device: str = "cpu"
+) -> dict:
+    """The same network on the same batches of the same images, with digit labels (on ``device``)."""
     torch.manual_seed(seed)
-    net = DigitNet(image_size=split.image_shape[-1])
+    net = DigitNet(image_size=split.image_shape[-1]).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
     gen = plait.nn.train.seed_everything(seed)
     torch.manual_seed(seed)  # the same init as plait's network was drawn above; reseed for parity of later draws
@@ -216,11 +228,13 @@ def run_reference(split: ImageSplit, tr: AdditionExamples, te: AdditionExamples,
         for s in range(0, len(tr), cfg["batch_size"]):
             rows = perm[s : s + cfg["batch_size"]]
             ids = idx[rows].reshape(-1)
-            x, y = split.train_images[ids], split.train_labels[ids]
+            x, y = split.train_images[ids].to(device), split.train_labels[ids].to(device)
             loss = torch.nn.functional.nll_loss(torch.log(net(x).clamp_min(1e-12)), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize()  # (plait's loop syncs on every batch's loss already)
         secs.append(time.perf_counter() - t0)
     r = digit_accuracy(net, split)
     return {
