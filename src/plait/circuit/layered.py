@@ -103,6 +103,11 @@ class LayeredCircuit(torch.nn.Module):
             self.register_buffer(f"node{i}", getattr(self, f"seg{i}") + start, persistent=False)
             start += n_out
         self.register_buffer("roots", torch.tensor(list(roots), dtype=torch.long), persistent=False)
+        self._fused_plans: dict = {}  # batch size -> the fused evaluator's per-layer index views
+
+    def _apply(self, fn, recurse: bool = True):  # noqa: ANN001, ANN202
+        self._fused_plans = {}  # the cached views point at the old buffers (another device)
+        return super()._apply(fn, recurse)
 
     @property
     def n_edges(self) -> int:
