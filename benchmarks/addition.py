@@ -122,6 +122,7 @@ def run_plait(
         model = plait.Model.from_file(
             DPL_PROGRAM if DPL_PROGRAM.exists() else ROOT / "examples" / "addition.pl",
             {"mnist_net": net} if DPL_PROGRAM.exists() else {"digit_net": net},
+            circuit_eval=cfg.get("circuit_eval", "auto"),
         )
         if n == 1:
             query = "addition(A, B, Z)"
@@ -149,7 +150,9 @@ def run_plait(
             )
     else:
         model = plait.Model.from_file(
-            ROOT / "examples" / "multi_digit_addition.pl", {"digit_net": net, "observed": OneHot()}
+            ROOT / "examples" / "multi_digit_addition.pl",
+            {"digit_net": net, "observed": OneHot()},
+            circuit_eval=cfg.get("circuit_eval", "auto"),
         )
         query = "sum_ok(A, B, S)"
         eye = torch.eye(10)
@@ -490,6 +493,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-docs", action="store_true")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs (a fresh process each)")
+    ap.add_argument(
+        "--circuit-eval", default="auto", choices=["auto", "fused", "layered"], help="plait's circuit evaluator"
+    )
     ap.add_argument("--memory-probe", choices=["plait", "reference"], help=argparse.SUPPRESS)
     ap.add_argument("--from-json", help="re-render docs/benchmarks.md from a saved addition.json, without running")
     ap.add_argument(
@@ -515,7 +521,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"skipping {dataset}: {e}", flush=True)
             continue
         for n in args.n:
-            cfg = settings(dataset, n, args.quick)
+            cfg = {**settings(dataset, n, args.quick), "circuit_eval": args.circuit_eval}
             tr, te = addition_split(split, n, n_train=cfg["n_train"], n_test=cfg["n_test"], seed=args.seed)
             cfg_row = {"dataset": dataset, "n": n, "n_train": len(tr), "n_test": len(te), "epochs": cfg["epochs"]}
             print(f"== {dataset} N={n}: {len(tr)} train / {len(te)} test examples, {cfg['epochs']} epochs", flush=True)
