@@ -30,7 +30,9 @@ def test_gpu_benchmark_runs_on_cpu(tmp_path: Path) -> None:
         torch.set_num_threads(threads)
     assert (tmp_path / "gpu.json").exists()
     corpus = result["corpus"]
-    assert corpus["checked"] >= 5 and not corpus["failures"] and corpus["max_diff"] <= 1e-6
+    if gpu.CORPUS.exists():  # (the conformance corpus sits beside the repository, as for test_conformance)
+        assert corpus["checked"] >= 5
+    assert not corpus["failures"] and corpus["max_diff"] <= 1e-6
     assert [t["n"] for t in result["templates"]] == [1, 2]
     assert all(t["max_diff"] <= 1e-6 and t["same_zeros"] and t["device"] == "cpu" for t in result["templates"])
     assert [r["n"] for r in result["training"]] == [1, 2]
