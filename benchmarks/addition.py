@@ -78,13 +78,18 @@ def load(dataset: str, seed: int) -> ImageSplit:
     return load_digits(seed=seed) if dataset == "digits" else load_fashion_mnist()
 
 
+def _device_of(net: torch.nn.Module) -> torch.device:
+    return next(net.parameters()).device
+
+
 def digit_accuracy(net: torch.nn.Module, split: ImageSplit) -> float:
     net.eval()
+    dev = _device_of(net)
     with torch.no_grad():
         correct = 0
         for s in range(0, split.n_test, 2048):
-            x = split.test_images[s : s + 2048]
-            correct += int((net(x).argmax(-1) == split.test_labels[s : s + 2048]).sum())
+            x = split.test_images[s : s + 2048].to(dev)
+            correct += int((net(x).argmax(-1).cpu() == split.test_labels[s : s + 2048]).sum())
     net.train()
     return correct / split.n_test
 
@@ -101,19 +106,23 @@ def argmax_sum_accuracy(net: torch.nn.Module, images: torch.Tensor, ex: Addition
     """Sum accuracy when the prediction is the most probable world of independent digits: per-digit argmax."""
     net.eval()
     with torch.no_grad():
-        pred = net(images).argmax(-1)
+        pred = net(images.to(_device_of(net))).argmax(-1).cpu()
     net.train()
     got = digits_to_number(pred[ex.a]) + digits_to_number(pred[ex.b])
     return float((got == ex.sums).float().mean())
 
 
-def run_plait(split: ImageSplit, tr: AdditionExamples, te: AdditionExamples, n: int, cfg: dict, seed: int) -> dict:
+def run_plait(
+    split: ImageSplit, tr: AdditionExamples, te: AdditionExamples, n: int, cfg: dict, seed: int, device: str = "cpu"
+) -> dict:
+    """plait's training, one epoch per ``next()`` (a generator, see :func:`interleave`), on ``device``."""
     torch.manual_seed(seed)
     net = DigitNet(image_size=split.image_shape[-1])
     if n <= 2:
         model = plait.Model.from_file(
             DPL_PROGRAM if DPL_PROGRAM.exists() else ROOT / "examples" / "addition.pl",
             {"mnist_net": net} if DPL_PROGRAM.exists() else {"digit_net": net},
+            circuit_eval=cfg.get("circuit_eval", "auto"),
         )
         if n == 1:
             query = "addition(A, B, Z)"
@@ -141,7 +150,9 @@ def run_plait(split: ImageSplit, tr: AdditionExamples, te: AdditionExamples, n: 
             )
     else:
         model = plait.Model.from_file(
-            ROOT / "examples" / "multi_digit_addition.pl", {"digit_net": net, "observed": OneHot()}
+            ROOT / "examples" / "multi_digit_addition.pl",
+            {"digit_net": net, "observed": OneHot()},
+            circuit_eval=cfg.get("circuit_eval", "auto"),
         )
         query = "sum_ok(A, B, S)"
         eye = torch.eye(10)
@@ -155,6 +166,7 @@ def run_plait(split: ImageSplit, tr: AdditionExamples, te: AdditionExamples, n: 
             None,
         )
         test = None
+    model.to(device)
     t0 = time.perf_counter()
     template = model.template(query, train.inputs)
     compile_s = time.perf_counter() - t0
@@ -173,6 +185,7 @@ def run_plait(split: ImageSplit, tr: AdditionExamples, te: AdditionExamples, n: 
             optimizer=opt,
             seed=seed + epoch,
             progress=False,
+            device=device,
         )
         rows.append(h.last)
         if not last:
@@ -199,10 +212,12 @@ def run_plait(split: ImageSplit, tr: AdditionExamples, te: AdditionExamples, n: 
     }
 
 
-def run_reference(split: ImageSplit, tr: AdditionExamples, te: AdditionExamples, n: int, cfg: dict, seed: int) -> dict:
-    """The same network on the same batches of the same images, with digit labels."""
+def run_reference(
+    split: ImageSplit, tr: AdditionExamples, te: AdditionExamples, n: int, cfg: dict, seed: int, device: str = "cpu"
+) -> dict:
+    """The same network on the same batches of the same images, with digit labels (on ``device``)."""
     torch.manual_seed(seed)
-    net = DigitNet(image_size=split.image_shape[-1])
+    net = DigitNet(image_size=split.image_shape[-1]).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
     gen = plait.nn.train.seed_everything(seed)
     torch.manual_seed(seed)  # the same init as plait's network was drawn above; reseed for parity of later draws
@@ -216,11 +231,13 @@ def run_reference(split: ImageSplit, tr: AdditionExamples, te: AdditionExamples,
         for s in range(0, len(tr), cfg["batch_size"]):
             rows = perm[s : s + cfg["batch_size"]]
             ids = idx[rows].reshape(-1)
-            x, y = split.train_images[ids], split.train_labels[ids]
+            x, y = split.train_images[ids].to(device), split.train_labels[ids].to(device)
             loss = torch.nn.functional.nll_loss(torch.log(net(x).clamp_min(1e-12)), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize()  # (plait's loop syncs on every batch's loss already)
         secs.append(time.perf_counter() - t0)
     r = digit_accuracy(net, split)
     return {
@@ -246,6 +263,50 @@ def interleave(*runs):
             except StopIteration as stop:
                 results[i], done[i] = stop.value, True
     return results
+
+
+def _rss_kb(field: str) -> int:
+    """A line of /proc/self/status in kB (VmRSS: resident now, VmHWM: peak resident since the last reset)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def memory_probe(system: str, dataset: str, n: int, seed: int) -> dict:
+    """Peak memory of one training epoch of ``system`` ("plait" or "reference"), in this (fresh) process.
+
+    Epoch 1 runs first (allocator caches and lazily built state settle); then the kernel's
+    peak-RSS counter is reset (``/proc/self/clear_refs``) and epoch 2 runs. ``peak_mb`` is the
+    process's peak resident memory during epoch 2 (Python, torch, the data, the model and,
+    for plait, its compiled templates included), ``extra_mb`` that peak minus the resident
+    memory at the start of the epoch: what training itself allocates on top.
+    """
+    torch.set_num_threads(1)
+    split = load(dataset, seed)
+    cfg = {**settings(dataset, n, False), "epochs": 3}
+    tr, te = addition_split(split, n, n_train=cfg["n_train"], n_test=cfg["n_test"], seed=seed)
+    run = (run_plait if system == "plait" else run_reference)(split, tr, te, n, cfg, seed)
+    next(run)  # epoch 1
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current resident size
+    before = _rss_kb("VmRSS")
+    next(run)  # epoch 2
+    peak = _rss_kb("VmHWM")
+    return {"peak_mb": peak / 1024, "extra_mb": (peak - before) / 1024, "start_mb": before / 1024}
+
+
+def measure_memory(dataset: str, n: int, seed: int) -> dict:
+    """:func:`memory_probe` for plait and the reference, each in a fresh subprocess (peaks are per process)."""
+    out = {}
+    for system in ("reference", "plait"):
+        cmd = [sys.executable, __file__, "--memory-probe", system, "--datasets", dataset, "--n", str(n)]
+        cmd += ["--seed", str(seed)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        if proc.returncode != 0:
+            out[system] = {"error": proc.stderr[-500:]}
+            continue
+        out[system] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
 
 
 def run_deepproblog(
@@ -329,7 +390,32 @@ def report(results: list[dict], meta: dict) -> str:
             f"{fmt(ref['ideal_sum_accuracy'], True)} | {gap:+.1f} | {fmt(p['digit_accuracy'], True)} | {fmt(ref['digit_accuracy'], True)} | "
             f"{p['seconds_per_epoch']:.2f} | {ref['seconds_per_epoch']:.2f} | {ratio:.2f}x | {d_time} | {d_acc} | {speed} |"
         )
-    lines += ["", "### Targets (computed from the table above)", ""]
+    mem_rows = [r for r in results if r.get("memory")]
+    if mem_rows:
+        lines += [
+            "",
+            "### Peak memory per training epoch (CPU)",
+            "",
+            "Each system trains in a fresh process: one epoch to settle, then the kernel's peak-RSS counter is "
+            "reset (`/proc/self/clear_refs`) and a second epoch runs. `peak` is the process's peak resident memory "
+            "during that epoch (Python, torch, the images, the network and, for plait, the compiled templates); "
+            "`extra` is that peak minus the resident memory when the epoch started, i.e. what the training steps "
+            "allocate on top. (tracemalloc does not see torch's allocations, so it is not used.)",
+            "",
+            "| data | N | reference peak MB | plait peak MB | plait / reference (peak) | reference extra MB | plait extra MB |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in mem_rows:
+            m = r["memory"]
+            ref, p = m.get("reference", {}), m.get("plait", {})
+            if "peak_mb" not in ref or "peak_mb" not in p:
+                lines.append(f"| {r['dataset']} | {r['n']} | error | error | — | — | — |")
+                continue
+            lines.append(
+                f"| {r['dataset']} | {r['n']} | {ref['peak_mb']:.0f} | {p['peak_mb']:.0f} | "
+                f"{p['peak_mb'] / ref['peak_mb']:.2f}x | {ref['extra_mb']:.1f} | {p['extra_mb']:.1f} |"
+            )
+    lines += ["", "### Targets (computed from the tables above)", ""]
     lines += ["| target | data | N | measured | met? |", "|---|---|---|---|---|"]
     for r in results:
         p, ref, dpl = r["plait"], r["reference"], r.get("deepproblog")
@@ -341,9 +427,16 @@ def report(results: list[dict], meta: dict) -> str:
             )
             ratio = p["seconds_per_epoch"] / ref["seconds_per_epoch"]
             lines.append(
-                f"| epoch time <= 1.5x the reference | {r['dataset']} | {r['n']} | {ratio:.2f}x | "
-                f"{'yes' if ratio <= 1.5 else 'no'} |"
+                f"| epoch time <= 1.2x the reference | {r['dataset']} | {r['n']} | {ratio:.2f}x | "
+                f"{'yes' if ratio <= 1.2 else 'no'} |"
             )
+            m = r.get("memory") or {}
+            if "peak_mb" in m.get("plait", {}) and "peak_mb" in m.get("reference", {}):
+                mr = m["plait"]["peak_mb"] / m["reference"]["peak_mb"]
+                lines.append(
+                    f"| peak training memory <= 1.5x the reference | {r['dataset']} | {r['n']} | {mr:.2f}x | "
+                    f"{'yes' if mr <= 1.5 else 'no'} |"
+                )
         if dpl and "error" not in dpl and r["n"] in (1, 2):
             later = dpl.get("seconds_per_epoch_excluding_ac_compile") or dpl.get(
                 "seconds_per_epoch_extrapolated_excluding_ac_compile"
@@ -399,6 +492,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-docs", action="store_true")
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs (a fresh process each)")
+    ap.add_argument(
+        "--circuit-eval", default="auto", choices=["auto", "fused", "layered"], help="plait's circuit evaluator"
+    )
+    ap.add_argument("--memory-probe", choices=["plait", "reference"], help=argparse.SUPPRESS)
     ap.add_argument("--from-json", help="re-render docs/benchmarks.md from a saved addition.json, without running")
     ap.add_argument(
         "--reuse-deepproblog",
@@ -406,6 +504,9 @@ def main(argv: list[str] | None = None) -> None:
         help="take the DeepProbLog results from a saved addition.json (same data and settings) instead of rerunning it",
     )
     args = ap.parse_args(argv)
+    if args.memory_probe:  # internal: one system, one N, in this fresh process (see measure_memory)
+        print(json.dumps(memory_probe(args.memory_probe, args.datasets[0], args.n[0], args.seed)))
+        return
     if args.from_json:
         saved = json.loads(Path(args.from_json).read_text())
         write_docs(report(saved["results"], saved["meta"]))
@@ -420,7 +521,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"skipping {dataset}: {e}", flush=True)
             continue
         for n in args.n:
-            cfg = settings(dataset, n, args.quick)
+            cfg = {**settings(dataset, n, args.quick), "circuit_eval": args.circuit_eval}
             tr, te = addition_split(split, n, n_train=cfg["n_train"], n_test=cfg["n_test"], seed=args.seed)
             cfg_row = {"dataset": dataset, "n": n, "n_train": len(tr), "n_test": len(te), "epochs": cfg["epochs"]}
             print(f"== {dataset} N={n}: {len(tr)} train / {len(te)} test examples, {cfg['epochs']} epochs", flush=True)
@@ -433,6 +534,9 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
             row = {**cfg_row, "plait": p, "reference": ref}
+            if not args.no_memory and n <= 4 and not args.quick:
+                row["memory"] = measure_memory(dataset, n, args.seed)
+                print(f"   memory: {json.dumps(row['memory'])}", flush=True)
             if args.reuse_deepproblog and n <= 2:
                 saved = json.loads(Path(args.reuse_deepproblog).read_text())["results"]
                 match = [r for r in saved if r["dataset"] == dataset and r["n"] == n and "deepproblog" in r]

@@ -19,14 +19,25 @@ import numpy as np
 import torch
 from pysdd.sdd import SddNode
 
+from .fused import FusedLogCircuit, FusedProbCircuit, fused_roots
 from .sdd_reader import DECISION, FALSE, LITERAL, TRUE, read_sdd
 from .semiring import LOG_PROBABILITY, PROBABILITY, Semiring, get_semiring
 
-__all__ = ["LayeredCircuit", "from_sdd"]
+__all__ = ["LayeredCircuit", "from_sdd", "EVALUATIONS"]
+
+# How the probability and log semirings are evaluated (the others always go layer by layer):
+# "fused" node-major with one scatter per layer (plait.circuit.fused), "layered" batch-major
+# (below), "auto" the one that measured faster on the digit-addition templates: fused, on CPU.
+# On CUDA it is fused too (fewer, larger kernels), which no GPU run has measured yet.
+EVALUATIONS = ("auto", "fused", "layered")
 
 
 class LayeredCircuit(torch.nn.Module):
-    """A multi-rooted circuit: ``forward(weights [B, n_vars]) -> [B, n_roots]``."""
+    """A multi-rooted circuit: ``forward(weights [B, n_vars]) -> [B, n_roots]``.
+
+    ``evaluation`` (one of :data:`EVALUATIONS`) says how the probability and log
+    semirings are evaluated; every choice gives the same values and exact gradients.
+    """
 
     def __init__(
         self,
@@ -36,8 +47,16 @@ class LayeredCircuit(torch.nn.Module):
         ],
         roots: Sequence[int],
         size: int,
+        evaluation: str = "auto",
     ) -> None:
         super().__init__()
+        if evaluation not in EVALUATIONS:
+            from ..errors import InferenceError
+
+            raise InferenceError(
+                f"unknown circuit evaluation {evaluation!r}", hint=f"choose one of {', '.join(map(repr, EVALUATIONS))}"
+            )
+        self.evaluation = evaluation
         self.n_vars = n_vars
         self.size = size
         self.n_layers = len(layers)
@@ -52,6 +71,9 @@ class LayeredCircuit(torch.nn.Module):
             self.register_buffer(f"prime{i}", torch.from_numpy(primes.copy()), persistent=False)
             self.register_buffer(f"sub{i}", torch.from_numpy(subs.copy()), persistent=False)
             self.register_buffer(f"seg{i}", torch.from_numpy(segs.copy()), persistent=False)
+            # for the fused evaluator: primes then subs (and subs then primes), one gather for both
+            self.register_buffer(f"ps{i}", torch.from_numpy(np.concatenate((primes, subs))), persistent=False)
+            self.register_buffer(f"sp{i}", torch.from_numpy(np.concatenate((subs, primes))), persistent=False)
             self._layer_sizes.append(n_out)
             # Dense layout for the log and max-log semirings: element k of node j at
             # [j, k], short nodes padded with the constant "zero" (-inf). A layer is
@@ -73,11 +95,19 @@ class LayeredCircuit(torch.nn.Module):
                 ps[seg_sorted, rank] = subs[order]
                 self.register_buffer(f"dprime{i}", torch.from_numpy(pp), persistent=False)
                 self.register_buffer(f"dsub{i}", torch.from_numpy(ps), persistent=False)
+                self.register_buffer(f"dps{i}", torch.from_numpy(np.concatenate((pp, ps)).ravel()), persistent=False)
         start = 2 * n_vars + 2
-        for n_out in self._layer_sizes:
+        for i, n_out in enumerate(self._layer_sizes):
             self._layer_starts.append(start)
+            # each element's node as a position in the value buffer (the fused evaluator's scatter index)
+            self.register_buffer(f"node{i}", getattr(self, f"seg{i}") + start, persistent=False)
             start += n_out
         self.register_buffer("roots", torch.tensor(list(roots), dtype=torch.long), persistent=False)
+        self._fused_plans: dict = {}  # batch size -> the fused evaluator's per-layer index views
+
+    def _apply(self, fn, recurse: bool = True):  # noqa: ANN001, ANN202
+        self._fused_plans = {}  # the cached views point at the old buffers (another device)
+        return super()._apply(fn, recurse)
 
     @property
     def n_edges(self) -> int:
@@ -94,7 +124,14 @@ class LayeredCircuit(torch.nn.Module):
                 f"the circuit has {self.n_vars} variables but got weights of shape {tuple(weights.shape)}",
                 hint="pass [n_vars] or [batch, n_vars] (one batch dimension)",
             )
-        if sr is LOG_PROBABILITY and torch.is_grad_enabled():
+        if self.evaluation != "layered" and (sr is LOG_PROBABILITY or sr is PROBABILITY):
+            log = sr is LOG_PROBABILITY
+            pos, neg = sr.positive(w), sr.negative(w)
+            if torch.is_grad_enabled() and (pos.requires_grad or neg.requires_grad):
+                res = (FusedLogCircuit if log else FusedProbCircuit).apply(pos, neg, self)
+            else:
+                res = fused_roots(pos, neg, self, log)
+        elif sr is LOG_PROBABILITY and torch.is_grad_enabled():
             # the training path: one autograd node for the whole circuit, with a
             # hand-written backward (a few tensor ops per layer instead of ~40
             # recorded ones), see _LogCircuit
@@ -258,8 +295,9 @@ class _ProbCircuit(torch.autograd.Function):
         return g[:, :n], g[:, n : 2 * n], None
 
 
-def from_sdd(roots: Sequence[SddNode], n_vars: int) -> LayeredCircuit:
-    """Layer the SDD DAG below ``roots`` (shared nodes are evaluated once).
+def from_sdd(roots: Sequence[SddNode], n_vars: int, evaluation: str = "auto") -> LayeredCircuit:
+    """Layer the SDD DAG below ``roots`` (shared nodes are evaluated once); ``evaluation`` as
+    :class:`LayeredCircuit` takes it.
 
     A node's layer is one more than its deepest child's (longest path from the
     leaves), computed for all nodes at once by peeling the DAG from the leaves
@@ -298,7 +336,7 @@ def from_sdd(roots: Sequence[SddNode], n_vars: int) -> LayeredCircuit:
     for i, n_out in enumerate(sizes.tolist()):
         a, b = cut[i], cut[i + 1]
         layers.append((primes[a:b], subs[a:b], parent[a:b] - layer_start[i], n_out))
-    return LayeredCircuit(n_vars, layers, pos[dag.roots].tolist(), start + len(order))
+    return LayeredCircuit(n_vars, layers, pos[dag.roots].tolist(), start + len(order), evaluation)
 
 
 def _levels(is_dec: np.ndarray, elem_node: np.ndarray, elem_prime: np.ndarray, elem_sub: np.ndarray) -> np.ndarray:

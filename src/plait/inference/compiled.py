@@ -259,7 +259,7 @@ def compile_ground_program(program: GroundProgram, options: InferenceOptions | N
 
         circuit = KlayCircuit(roots, vmap.n_vars)
     else:
-        circuit = from_sdd(roots, vmap.n_vars)
+        circuit = from_sdd(roots, vmap.n_vars, options.circuit_eval)
     labels = [program.nodes[n].label for n in vmap.coin_nodes]
     group_labels = [program.groups[g].labels[: len(vars_)] for g, vars_ in zip(vmap.group_ids, vmap.group_vars)]
     fact_sources = [program.nodes[n].neural for n in vmap.coin_nodes]

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 import torch
 
+from ..circuit.layered import EVALUATIONS
 from ..circuit.semiring import SEMIRINGS, Semiring
 from ..compile.sdd import DEFAULT_MAX_SDD_SIZE
 from ..errors import InferenceError
 
-__all__ = ["InferenceOptions", "BACKENDS", "CYCLE_METHODS", "METHODS", "AUTO"]
+__all__ = ["InferenceOptions", "BACKENDS", "CYCLE_METHODS", "METHODS", "AUTO", "EVALUATIONS"]
 
 BACKENDS = ("layered", "klay")
 CYCLE_METHODS = ("break", "tp")
@@ -42,6 +43,10 @@ class InferenceOptions:
     - ``method``: ``"exact"`` (knowledge compilation), ``"topk"`` (a lower bound from each query's
       ``k`` most probable proofs) or ``"sample"`` (a Monte Carlo estimate from ``samples`` worlds
       drawn with ``seed``; ``None``: a fresh seed); see :mod:`plait.inference.approx`.
+    - ``circuit_eval``: how the layered backend evaluates the probability and log semirings:
+      ``"fused"`` (node-major values, one scatter per layer, :mod:`plait.circuit.fused`),
+      ``"layered"`` (batch-major, the evaluator of the other semirings) or ``"auto"`` (the faster
+      one: fused, on CPU and CUDA). Same values and gradients either way.
 
     >>> opts = InferenceOptions(semiring="probability")
     >>> opts.replace(cycles="tp").cycles
@@ -58,9 +63,11 @@ class InferenceOptions:
     k: int = 10
     samples: int = 10_000
     seed: int | None = None
+    circuit_eval: str = "auto"
 
     def __post_init__(self) -> None:
         _check("backend", self.backend, BACKENDS)
+        _check("circuit_eval", self.circuit_eval, EVALUATIONS)
         _check("method", self.method, METHODS)
         _positive("k", self.k, "the number of proofs per query, e.g. k=10")
         _positive("samples", self.samples, "the number of worlds to draw, e.g. samples=10_000")
