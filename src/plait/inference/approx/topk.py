@@ -18,7 +18,7 @@ also counts the proofs that combine parts of the chosen ones (path prefixes and
 suffixes), so the bound is at least the disjunction's and tighter.
 
 The proofs are enumerated exhaustively while each atom has at most
-:data:`~.proofs.MAX_SUPPORTS` of them (then the k chosen are the k most
+:data:`EXHAUSTIVE_LIMIT` (or k) of them (then the k chosen are the k most
 probable); past that the search keeps the k most probable proofs of every atom
 (a beam): still proofs, so still a sound bound, found in time linear in k per
 rule, but not necessarily the k most probable of the query.
@@ -42,10 +42,12 @@ from ..compiled import compile_ground_program
 from ..options import InferenceOptions
 from .proofs import Assign, Supports, TooManyProofsError
 
-__all__ = ["TopK", "top_k_bounds", "REFUTATION_LIMIT"]
+__all__ = ["TopK", "top_k_bounds", "REFUTATION_LIMIT", "EXHAUSTIVE_LIMIT"]
 
 # the upper bound is cheap only while a query's refutations are few; past this many it is left at 1
 REFUTATION_LIMIT = 500
+# the exact k best proofs are looked for while every atom has at most this many (or k); past it, a beam
+EXHAUSTIVE_LIMIT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +72,8 @@ def top_k_bounds(gp: GroundProgram, k: int, upper: bool = False) -> list[TopK]:
     """
     if any(c.cyclic for c in build_lineage(gp).components):
         gp = break_cycles(gp)  # proofs are read off the acyclic program, as ProbLog's explain does
-    sup = Supports(gp)
-    beam = Supports(gp, beam=k)  # used past MAX_SUPPORTS proofs of an atom
+    sup = Supports(gp, limit=max(EXHAUSTIVE_LIMIT, k))
+    beam = Supports(gp, beam=k)  # used past that many proofs of an atom
     refuter = Supports(gp, limit=REFUTATION_LIMIT)
     chosen: list[list[Assign]] = []
     totals: list[int] = []
@@ -137,18 +139,17 @@ def _restricted_probability(gp: GroundProgram, root: int, proofs: list[Assign]) 
 def _restricted(gp: GroundProgram, root: int, proofs: list[Assign]) -> float:
     only_positive = _only_positive(gp, root)
     kept: dict[int, set[tuple[int, ...]]] = {}
+    # Every atom that occurs only positively keeps, for each proof, the rule instances that the
+    # proof makes certainly true, also where the proof uses it under a negation (that it is true
+    # makes a negated atom certainly false): then, by induction over the acyclic program, each
+    # proof still proves the root, and nothing can make the root more likely than in ``gp``.
     for proof in proofs:
         truth = _Kleene(gp, proof)
-        stack, seen = [root], set()
-        while stack:
-            nid = stack.pop()
-            if nid in seen:
-                continue
-            seen.add(nid)
-            for body in gp.nodes[nid].bodies:
-                if all(truth.value(x) is True for x in body):
-                    kept.setdefault(nid, set()).add(body)
-                    stack.extend(x for x in body if x > 0 and x in only_positive)
+        for nid in only_positive:
+            if truth.node(nid) is True:
+                for body in gp.nodes[nid].bodies:
+                    if all(truth.value(x) is True for x in body):
+                        kept.setdefault(nid, set()).add(body)
     nodes = list(gp.nodes)
     for nid in only_positive:
         nodes[nid] = Node(
