@@ -118,9 +118,9 @@ def test_past_the_exhaustive_limit_the_beam_keeps_the_bound_sound(monkeypatch):
     assert beamed[0] <= exact + 1e-12
     assert beamed == pytest.approx(full, abs=1e-12)  # on a grid the beam finds the same 50 paths
     # the 6 x 6 grid: k covering its 252 paths is exact
-    assert estimate(prog.ground(), InferenceOptions(method="topk", k=300))[
-        "path(n0_0,n5_5)"
-    ].low == pytest.approx(exact, abs=1e-12)
+    assert estimate(prog.ground(), InferenceOptions(method="topk", k=300))["path(n0_0,n5_5)"].low == pytest.approx(
+        exact, abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("seed", range(30))
