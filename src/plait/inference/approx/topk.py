@@ -201,20 +201,31 @@ class _Kleene:
             got = self.assign.get(("g", node.group))
             v = None if got is None else got == node.index
         else:
-            v = _or([_and([self.value(x) for x in b]) for b in node.bodies])
+            v = self._any_body(node.bodies)
             if v is not False and node.neg_bodies:
-                blocked = _or([_and([self.value(x) for x in b]) for b in node.neg_bodies])
+                blocked = self._any_body(node.neg_bodies)
                 v = False if blocked is True else (None if blocked is None else v)
         self.memo[nid] = v  # type: ignore[assignment]
         return v  # type: ignore[return-value]
 
-
-def _and(values: list[bool | None]) -> bool | None:
-    return False if False in values else (None if None in values else True)
-
-
-def _or(values: list[bool | None]) -> bool | None:
-    return True if True in values else (None if None in values else False)
+    def _any_body(self, bodies) -> bool | None:
+        """Kleene disjunction of conjunctions, stopping at the first body certainly true
+        (and a conjunction at its first literal certainly false)."""
+        out: bool | None = False
+        for body in bodies:
+            v: bool | None = True
+            for x in body:
+                got = self.value(x)
+                if got is False:
+                    v = False
+                    break
+                if got is None:
+                    v = None
+            if v is True:
+                return True
+            if v is None:
+                out = None
+        return out
 
 
 def _body(gp: GroundProgram, sup: Supports, assign: Assign) -> tuple[int, ...]:
