@@ -302,11 +302,12 @@ def train_addition(n: int, seed: int, cfg: dict, system: str) -> dict:
 
 def part_addition(n: int, seeds: list[int], examples: int, epochs: int, save) -> dict:
     """N = 15: every seed, the reference and plait with a constant and a cosine-decayed learning rate;
-    N = 100: the first seed, the reference and plait (constant). ``save`` is called after every run."""
+    plait also with a 3x larger learning rate; N = 100: the first seed, the reference and plait (constant). ``save`` is called after every run."""
     if n == 15:
         cfg = {"n_train": examples, "n_test": 1000, "epochs": epochs, "batch_size": 32, "lr": 1e-3}
         plans = [(s, cfg, sys_) for s in seeds for sys_ in ("reference", "plait")]
         plans += [(s, {**cfg, "cosine": True}, "plait") for s in seeds]
+        plans += [(s, {**cfg, "lr": 3e-3}, "plait") for s in seeds]
     else:
         cfg = {"n_train": examples, "n_test": 200, "epochs": epochs, "batch_size": 8, "lr": 1e-3}
         plans = [(seeds[0], cfg, "reference"), (seeds[0], cfg, "plait")]
