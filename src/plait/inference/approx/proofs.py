@@ -79,9 +79,12 @@ class Supports:
     [0.3, 0.6]
     """
 
-    def __init__(self, gp: GroundProgram, limit: int = MAX_SUPPORTS) -> None:
+    def __init__(self, gp: GroundProgram, limit: int = MAX_SUPPORTS, beam: int | None = None) -> None:
         self.gp = gp
         self.limit = limit  # the most minimal supports one literal may have (TooManyProofsError past it)
+        # with a beam, every literal keeps only its ``beam`` most probable supports: no limit is
+        # reached, every support kept is still a proof, but they need not be the most probable ones
+        self.beam = beam
         self.used = dict(relevant_choices(gp).groups)
         self.memo: dict[int, list[Assign]] = {}
 
@@ -136,18 +139,23 @@ class Supports:
         return self._union([self.supports(x) for x in lits])
 
     def _minimal(self, sets: list[Assign]) -> list[Assign]:
-        """Drop duplicates and the assignments that contain another one."""
+        """Drop duplicates and the assignments that contain another one (with a beam: keep the most probable)."""
         unique = set(sets)
-        # minimising is quadratic: refuse hopeless inputs before starting
+        if self.beam is not None:
+            return self._best(unique)
+        # minimising is quadratic at worst: refuse hopeless inputs before starting
         if len(unique) > 4 * self.limit:
             self._too_many()
-        out: list[Assign] = []
-        for s in sorted(unique, key=len):
-            if not any(t <= s for t in out):
-                out.append(s)
+        out = _minimal_sets(sorted(unique, key=len))
         if len(out) > self.limit:
             self._too_many()
         return out
+
+    def _best(self, unique: set[Assign]) -> list[Assign]:
+        """The ``beam`` most probable minimal assignments among ``unique`` (a superset is never more
+        probable than its subset, and comes after it in this order, so one greedy pass is minimal)."""
+        ranked = sorted(unique, key=lambda a: (-self.probability(a), len(a)))
+        return _minimal_sets(ranked, self.beam)
 
     def _too_many(self) -> None:
         raise TooManyProofsError(
@@ -156,15 +164,82 @@ class Supports:
         )
 
     def _union(self, alternatives: list[list[Assign]]) -> list[Assign]:
-        return self._minimal([s for alt in alternatives for s in alt])
+        """The minimal sets of the union of minimal lists.
+
+        A set of one list can only be contained in a set of another list, and only if it contains
+        every element that all the sets of that other list share: on grids and chains, where
+        the alternatives start with different choices, no pair needs a comparison.
+        """
+        lists = [alt for alt in alternatives if alt]
+        if len(lists) <= 1:
+            return self._cut(list(lists[0]) if lists else [])
+        if sum(map(len, lists)) > 4 * self.limit and self.beam is None:
+            self._too_many()
+        commons = [frozenset.intersection(*alt) for alt in lists]
+        out: list[Assign] = []
+        seen: set[Assign] = set()
+        for i, alt in enumerate(lists):
+            others = [j for j in range(len(lists)) if j != i]
+            for a in alt:
+                if a in seen:
+                    continue
+                if any(commons[j] <= a and any(t < a for t in lists[j]) for j in others):
+                    continue
+                seen.add(a)
+                out.append(a)
+        return self._cut(out)
 
     def _product(self, factors: list[list[Assign]]) -> list[Assign]:
         acc: list[Assign] = [frozenset()]
         for f in factors:
-            acc = self._minimal([a | b for a in acc for b in f if _consistent(a | b)])
+            if _variables(acc).isdisjoint(_variables(f)):
+                # sets over disjoint choices: every union is consistent, and minimal when both factors are
+                acc = self._cut([a | b for a in acc for b in f])
+            else:
+                acc = self._minimal([a | b for a in acc for b in f if _consistent(a | b)])
             if not acc:
                 break
         return acc
+
+    def _cut(self, sets: list[Assign]) -> list[Assign]:
+        """A minimal list checked against the limit, or cut down to the beam's most probable sets."""
+        if self.beam is not None:
+            if len(sets) > self.beam:
+                sets = sorted(sets, key=lambda a: (-self.probability(a), len(a)))[: self.beam]
+            return sets
+        if len(sets) > self.limit:
+            self._too_many()
+        return sets
+
+
+def _variables(sets: list[Assign]) -> set[Var]:
+    return {v for a in sets for v, _ in a}
+
+
+def _minimal_sets(ordered: list[Assign], most: int | None = None) -> list[Assign]:
+    """The sets of ``ordered`` that contain no earlier kept set (the first ``most`` of them).
+
+    A subset has a rarest element, which the superset contains too: each kept set is filed
+    under its rarest element, and a candidate is compared only with the sets filed under
+    one of its own elements (on grids and chains these buckets are small, where comparing
+    every pair is quadratic in the number of proofs).
+    """
+    if any(not a for a in ordered):  # the empty assignment is contained in every other one
+        return [frozenset()]
+    freq: dict[object, int] = {}
+    for a in ordered:
+        for x in a:
+            freq[x] = freq.get(x, 0) + 1
+    buckets: dict[object, list[Assign]] = {}
+    out: list[Assign] = []
+    for a in ordered:
+        if any(t <= a for x in a for t in buckets.get(x, ())):
+            continue
+        out.append(a)
+        if most is not None and len(out) >= most:
+            break
+        buckets.setdefault(min(a, key=lambda x: freq[x]), []).append(a)
+    return out
 
 
 def _consistent(a: Assign) -> bool:

@@ -88,9 +88,12 @@ class WorldEvaluator:
     def __call__(self, coin_values: torch.Tensor, heads: Sequence[torch.Tensor]) -> torch.Tensor:
         """``[batch, n_nodes + 1]`` 0/1 node values (float32) for coins in ``self.coins`` order and heads per used group."""
         batch = coin_values.shape[0]
-        values = torch.zeros(batch, len(self.gp.nodes), dtype=torch.float32)
+        # stored node-major and returned as a [batch, nodes] view: the levels read and write
+        # whole nodes (columns of the view), which are then contiguous rows (about 4x faster)
+        rows = torch.zeros(len(self.gp.nodes), batch, dtype=torch.float32)
+        values = rows.T
         if self.coins:
-            values[:, self.coins] = coin_values.to(torch.float32)
+            rows[self.coins] = coin_values.T.to(torch.float32)
         for h, nodes in zip(heads, self.choice_nodes):
             for nid, index in nodes:
                 values[:, nid] = (h == index).to(torch.float32)
