@@ -70,7 +70,11 @@ def _check(probs: torch.Tensor, samples: int, minimum: int) -> None:
 
 
 def indecater(probs: torch.Tensor, f: WorldFunction, samples: int, gen: torch.Generator | None = None) -> torch.Tensor:
-    """``[B, A]``: the Monte Carlo estimate of ``E[f(x)]`` with IndeCateR's gradient with respect to ``probs``.
+    """``[B, A]``: a Monte Carlo estimate of ``E[f(x)]`` with IndeCateR's gradient with respect to ``probs``.
+
+    The value is the Rao-Blackwellised estimate ``1/n sum_i sum_d p_i(d) m_{i,d}``, where
+    ``m_{i,d}`` is the mean of ``f`` over the sampled worlds with choice ``i`` set to ``d``
+    (unbiased, and nonzero whenever changing one choice of a sample satisfies ``f``).
 
     ``probs`` is ``[B, n, d]`` (rows sum to 1; pad smaller domains with zeros, which
     are never drawn and carry no gradient). Cost: ``S * (1 + n * d)`` evaluations of
@@ -99,9 +103,13 @@ def indecater(probs: torch.Tensor, f: WorldFunction, samples: int, gen: torch.Ge
         xs = torch.where(which, values.view(1, d, 1, 1, 1), x.view(1, 1, s, b, n))  # [k, d, S, B, n]
         out = f(xs.reshape(k * d * s, b, n)).to(probs.dtype)  # [k * d * S, B, A]
         means.append(out.reshape(k, d, s, b, -1).mean(2))  # [k, d, B, A]
-    m = torch.cat(means, 0).permute(2, 0, 1, 3)  # [B, n, d, A]
+    m = torch.cat(means, 0).permute(2, 0, 1, 3).detach()  # [B, n, d, A]
+    if n:
+        # Rao-Blackwellised value: sum_d p_i(d) m_{i,d} estimates P for every choice i (x_i summed out
+        # exactly); their mean is unbiased too, and it is rarely 0 where the plain mean is (a log loss needs that)
+        value = (probs.detach().unsqueeze(-1) * m).sum(2).mean(1)
     delta = (probs - probs.detach()).unsqueeze(-1)  # zero in value, dp in gradient
-    return value + (delta * m.detach()).sum((1, 2))
+    return value + (delta * m).sum((1, 2))
 
 
 def rloo(probs: torch.Tensor, f: WorldFunction, samples: int, gen: torch.Generator | None = None) -> torch.Tensor:
