@@ -168,9 +168,7 @@ class _MapNet(torch.nn.Module):
         return self.head(self.cell(images).view(b, -1))
 
 
-def train_neural(
-    split: ImageSplit, k: int, n_train: int, n_test: int, epochs: int, seed: int = 0
-) -> dict[str, float]:
+def train_neural(split: ImageSplit, k: int, n_train: int, n_test: int, epochs: int, seed: int = 0) -> dict[str, float]:
     """The pure-neural reference, trained on the path masks (binary cross-entropy per cell)."""
     torch.manual_seed(seed)
     tr = make_maps(split, k, n_train, True, seed)
