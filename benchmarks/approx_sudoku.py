@@ -199,3 +199,124 @@ def train_neural(split: ImageSplit, n: int, n_train: int, n_test: int, epochs: i
         net.eval()
         acc = float(((net(split.test_images[te["image"].flatten()]) > 0) == te["valid"]).float().mean())
     return {"board_accuracy": acc, "train_s": train_s}
+
+
+def all_boards(n: int) -> torch.Tensor:
+    """``[288, 16]`` every valid 4x4 board (rows are permutations; filtered by the peer constraints)."""
+    assert n == 4, "only the 4x4 boards can be enumerated"
+    perms = torch.tensor(list(itertools.permutations(range(1, 5))))
+    idx = torch.cartesian_prod(*[torch.arange(24)] * 4)
+    boards = perms[idx].flatten(1)
+    return boards[is_valid(boards)]
+
+
+def make_puzzles(
+    split: ImageSplit, count: int, given: int, train: bool, seed: int, boards: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """4x4 puzzles with a unique solution: ``given`` cells shown as images, the others blank."""
+    g = torch.Generator().manual_seed(seed)
+    labels = split.train_labels if train else split.test_labels
+    pools = [torch.nonzero(labels == d)[:, 0] for d in range(10)]
+    sol, masks = [], []
+    while len(sol) < count:
+        s = boards[int(torch.randint(0, len(boards), (1,), generator=g))]
+        m = torch.zeros(16, dtype=torch.bool)
+        m[torch.randperm(16, generator=g)[:given]] = True
+        if int((boards[:, m] == s[m]).all(1).sum()) == 1:  # the givens determine the board
+            sol.append(s)
+            masks.append(m)
+    solution, mask = torch.stack(sol), torch.stack(masks)
+    image = torch.empty_like(solution)
+    for d in range(1, 5):
+        where = solution == d
+        image[where] = pools[d][torch.randint(0, len(pools[d]), (int(where.sum()),), generator=g)]
+    return {"solution": solution, "mask": mask, "image": image}
+
+
+def solve_4x4(
+    split: ImageSplit, n_train: int, n_test: int, epochs: int, given: int = 6, seed: int = 0
+) -> dict[str, float]:
+    """Task B: complete 4x4 puzzles with the network trained from validity labels (as ``train_entailed``).
+
+    The completion is the exact most probable valid board given the given cells' images, by
+    enumerating the 288 valid boards; the network's classes are read as digits through the
+    relabelling that fits the training boards best (validity labels cannot fix it).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    torch.manual_seed(seed)
+    tr = make_boards(split, 4, n_train, True, seed)
+    net = DigitNet(image_size=8, n_classes=4)
+    model = plait.Model(program(4), {"cell_net": net})
+    g = torch.Generator().manual_seed(seed)
+    pp = torch.tensor(peers(4))
+    valid_rows = torch.nonzero(tr["valid"])[:, 0]
+    pick = torch.randint(0, len(pp), (len(valid_rows), 40), generator=g)
+    a = tr["image"][valid_rows[:, None], pp[pick][..., 0]].flatten()
+    b = tr["image"][valid_rows[:, None], pp[pick][..., 1]].flatten()
+    data = QueryData({"A": Gather(split.train_images, a), "B": Gather(split.train_images, b)})
+    start = time.perf_counter()
+    plait.fit(model, "differ(A, B)", data, epochs=epochs, batch_size=256, lr=3e-3, seed=seed, progress=False)
+    train_s = time.perf_counter() - start
+    boards = all_boards(4)
+    te = make_puzzles(split, n_test, given, False, seed + 1, boards)
+    with torch.no_grad():
+        net.eval()
+        # the relabelling class -> digit that fits the training boards' cells best
+        pred_tr = net(split.train_images[tr["image"].flatten()]).argmax(-1)
+        confusion = torch.zeros(4, 4)
+        confusion.index_put_((pred_tr, tr["digits"].flatten() - 1), torch.ones(len(pred_tr)), accumulate=True)
+        rows, cols = linear_sum_assignment(-confusion.numpy())
+        to_digit = torch.empty(4, dtype=torch.long)
+        to_digit[torch.as_tensor(rows)] = torch.as_tensor(cols)
+        logp = torch.log(net(split.test_images[te["image"].flatten()]).view(n_test, 16, 4).clamp_min(1e-12))
+        # log-likelihood of every valid board (in digits) at the given cells, through the relabelling
+        class_of = torch.argsort(to_digit)  # digit - 1 -> class
+        per_cell = logp.gather(2, class_of[boards - 1].T.unsqueeze(0).expand(n_test, 16, len(boards)))
+        score = (per_cell * te["mask"].unsqueeze(-1)).sum(1)  # [n_test, 288]
+        completed = boards[score.argmax(1)]
+    solved = float((completed == te["solution"]).all(1).float().mean())
+    blank = ~te["mask"]
+    cell = float((completed == te["solution"])[blank].float().mean())
+    return {"solved": solved, "blank_cell_accuracy": cell, "train_s": train_s, "given": given}
+
+
+def solve_neural(
+    split: ImageSplit, n_train: int, n_test: int, epochs: int, given: int = 6, seed: int = 0
+) -> dict[str, float]:
+    """Pure-neural reference for Task B: given-cell images (blanks zeroed) to every cell's digit, trained on
+    the full solutions (more supervision than the validity labels plait's route gets)."""
+    torch.manual_seed(seed)
+    boards = all_boards(4)
+    tr = make_puzzles(split, n_train, given, True, seed, boards)
+    te = make_puzzles(split, n_test, given, False, seed + 1, boards)
+    cell = DigitNet(image_size=8, n_classes=16, softmax=False)
+    head = torch.nn.Sequential(torch.nn.Linear(16 * 16, 256), torch.nn.ReLU(), torch.nn.Linear(256, 16 * 4))
+    params = list(cell.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=1e-3)
+
+    def forward(images: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = images[image.flatten()] * mask.flatten().view(-1, 1, 1, 1)
+        return head(cell(x).view(len(image), -1)).view(len(image), 16, 4)
+
+    g = torch.Generator().manual_seed(seed)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        perm = torch.randperm(n_train, generator=g)
+        for s in range(0, n_train, 32):
+            r = perm[s : s + 32]
+            logits = forward(split.train_images, tr["image"][r], tr["mask"][r])
+            loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), tr["solution"][r].flatten() - 1)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    train_s = time.perf_counter() - start
+    with torch.no_grad():
+        cell.eval()
+        pred = forward(split.test_images, te["image"], te["mask"]).argmax(-1) + 1
+    solved = float((pred == te["solution"]).all(1).float().mean())
+    return {
+        "solved": solved,
+        "blank_cell_accuracy": float((pred == te["solution"])[~te["mask"]].float().mean()),
+        "train_s": train_s,
+    }
