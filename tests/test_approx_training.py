@@ -172,3 +172,17 @@ def test_digit_addition_learns_digits_through_sampled_worlds():
     with torch.no_grad():
         acc = float((net(split.test_images).argmax(-1) == split.test_labels).float().mean())
     assert acc > 0.9, acc
+
+
+def test_a_sampled_query_handles_facts_negation_and_an_ad_with_no_head():
+    """P(no head) of an AD summing to 0.7, a fact, negation: the plain estimate against exact inference."""
+    src = (
+        "0.3::a(1); 0.4::a(2). 0.5::f. q :- a(1), f. r :- \\+ a(1), \\+ a(2). s :- \\+ f. query(q). query(r). query(s)."
+    )
+    gp = plait.Program.from_string(src).ground()
+    exact = compile_ground_program(gp)()
+    sq = SampledQuery(gp, InferenceOptions(method="sample", samples=50_000))
+    with torch.no_grad():
+        est = sq.estimate(sq.fact_probs[None], sq.ad_probs, torch.Generator().manual_seed(0))[0]
+    assert exact.tolist() == pytest.approx([0.15, 0.3, 0.5])
+    assert torch.all((est - exact).abs() <= 4.5 * (exact * (1 - exact) / 50_000).sqrt())
