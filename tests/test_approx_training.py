@@ -143,6 +143,9 @@ def test_approximate_training_errors_say_what_to_use():
     with pytest.raises(InferenceError, match="cannot train on method='topk'") as e:
         _digit_model(method="topk")[0].log_prob("add(A, B, Z)", A=torch.zeros(1, 4), B=torch.zeros(1, 4))
     assert "method='sample'" in e.value.hint
+    with pytest.raises(InferenceError, match="not degrees of the semiring 'godel'") as e:
+        _digit_model(method="sample", semiring="godel")
+    assert "semiring='auto'" in e.value.hint
     with pytest.raises(InferenceError, match="unknown estimator 'reinforce'"):
         InferenceOptions(estimator="reinforce")
     gp = plait.Program.from_string("0.5::a. 0.5::b. q :- a. evidence(b). query(q).").ground()

@@ -75,6 +75,13 @@ class Model(NetworkRunner, nn.Module):
                 f"the semiring {self.options.semiring!r} gives no answer distribution to train or query a model on",
                 hint="use 'auto', 'log' or 'probability'; for the most probable world use model.explain",
             )
+        sr = self.options.semiring
+        if self.options.method == "sample" and not (isinstance(sr, str) and sr in ("auto", "log", "probability")):
+            name = sr if isinstance(sr, str) else get_semiring(sr).name
+            raise InferenceError(
+                f"method='sample' estimates probabilities, not degrees of the semiring {name!r}",
+                hint="use semiring='auto', 'log' or 'probability' with method='sample', or method='exact'",
+            )
         if isinstance(program, Path):
             program = Program.from_file(program, limits)
         elif isinstance(program, str):
