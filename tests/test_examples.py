@@ -54,6 +54,17 @@ def test_digit_addition_script_trains_and_explains(tmp_path, capsys):
         assert (tmp_path / name).stat().st_size > 0, name
 
 
+def test_sampled_training_script_estimates_the_gradient_and_trains(capsys):
+    torch.set_default_dtype(torch.float32)
+    script = _load_script(ROOT / "sampled_training.py")
+    last = script.main(["--epochs", "1", "--n-train", "200", "--samples", "64"])
+    out = capsys.readouterr().out
+    assert "gradient of one batch: cosine" in out and "test digit accuracy after 1 epochs" in out
+    # measured 0.69 with these settings (64 worlds per example, one batch of 64; exact would be 1)
+    assert last["cosine"] > 0.4, last
+    assert 0.0 <= last["digit_accuracy"] <= 1.0
+
+
 class _Identity(torch.nn.Module):
     def forward(self, x):
         return x

@@ -17,11 +17,13 @@ from ..circuit.semiring import SEMIRINGS, Semiring
 from ..compile.sdd import DEFAULT_MAX_SDD_SIZE
 from ..errors import InferenceError
 
-__all__ = ["InferenceOptions", "BACKENDS", "CYCLE_METHODS", "METHODS", "AUTO", "EVALUATIONS"]
+__all__ = ["InferenceOptions", "BACKENDS", "CYCLE_METHODS", "METHODS", "ESTIMATORS", "AUTO", "EVALUATIONS"]
 
 BACKENDS = ("layered", "klay")
 CYCLE_METHODS = ("break", "tp")
 METHODS = ("exact", "topk", "sample")
+# the gradient estimators of method="sample" in neural models (see plait.inference.approx.gradient)
+ESTIMATORS = ("indecater", "rloo")
 # linear space first, log space for a template once a watched answer underflows to 0
 AUTO = "auto"
 
@@ -47,6 +49,10 @@ class InferenceOptions:
       ``"fused"`` (node-major values, one scatter per layer, :mod:`plait.circuit.fused`),
       ``"layered"`` (batch-major, the evaluator of the other semirings) or ``"auto"`` (the faster
       one: fused, on CPU and CUDA). Same values and gradients either way.
+    - ``estimator``: how a neural model trained with ``method="sample"`` gets its gradient:
+      ``"indecater"`` (IndeCateR, low variance, ``samples * (1 + choices * values)`` worlds per
+      example) or ``"rloo"`` (REINFORCE with a leave-one-out baseline, ``samples`` worlds); see
+      :mod:`plait.inference.approx.gradient`.
 
     >>> opts = InferenceOptions(semiring="probability")
     >>> opts.replace(cycles="tp").cycles
@@ -64,11 +70,13 @@ class InferenceOptions:
     samples: int = 10_000
     seed: int | None = None
     circuit_eval: str = "auto"
+    estimator: str = "indecater"
 
     def __post_init__(self) -> None:
         _check("backend", self.backend, BACKENDS)
         _check("circuit_eval", self.circuit_eval, EVALUATIONS)
         _check("method", self.method, METHODS)
+        _check("estimator", self.estimator, ESTIMATORS)
         _positive("k", self.k, "the number of proofs per query, e.g. k=10")
         _positive("samples", self.samples, "the number of worlds to draw, e.g. samples=10_000")
         if self.seed is not None and (not isinstance(self.seed, int) or isinstance(self.seed, bool)):

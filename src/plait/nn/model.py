@@ -25,6 +25,7 @@ from ..ground.engine import Limits
 from ..inference import (
     InferenceOptions,
 )
+from ..inference.approx import log_estimate
 from ..inference.fuzzy import truth_values
 from ..program import Program
 from . import explain as explanations
@@ -73,6 +74,13 @@ class Model(NetworkRunner, nn.Module):
             raise InferenceError(
                 f"the semiring {self.options.semiring!r} gives no answer distribution to train or query a model on",
                 hint="use 'auto', 'log' or 'probability'; for the most probable world use model.explain",
+            )
+        sr = self.options.semiring
+        if self.options.method == "sample" and not (isinstance(sr, str) and sr in ("auto", "log", "probability")):
+            name = sr if isinstance(sr, str) else get_semiring(sr).name
+            raise InferenceError(
+                f"method='sample' estimates probabilities, not degrees of the semiring {name!r}",
+                hint="use semiring='auto', 'log' or 'probability' with method='sample', or method='exact'",
             )
         if isinstance(program, Path):
             program = Program.from_file(program, limits)
@@ -161,6 +169,10 @@ class Model(NetworkRunner, nn.Module):
         _check_inputs(query, inputs)
         t = self.template(query, inputs)
         order = None if t._identity_order else t._order
+        if self.options.method == "sample":  # a Monte Carlo estimate with an unbiased gradient (IndeCateR/RLOO)
+            facts, ads = self.leaf_probabilities(t, inputs)
+            estimate = t.compiled.estimate(facts, ads, self._sample_generator())
+            return _select(log_estimate(estimate, self.options.samples), order)
         form = "circuit" if self.options.semiring == "auto" else get_semiring(self.options.semiring).form
         if form != "circuit":  # possibilistic or fuzzy degrees from the networks' outputs
             return _select(self._degrees(t, inputs, form), order)
@@ -173,6 +185,15 @@ class Model(NetworkRunner, nn.Module):
             return x.gather(1, targets.to(x.device).view(-1, 1))
 
         return t.evaluator.answers(t.compiled, weights, True, select, None if targets is None else watch)
+
+    def _sample_generator(self) -> torch.Generator | None:
+        """The generator of sampled worlds: seeded once from ``options.seed``; None (torch's own) without a seed."""
+        if self.options.seed is None:
+            return None
+        gen = getattr(self, "_worlds_gen", None)
+        if gen is None:
+            gen = self._worlds_gen = torch.Generator().manual_seed(self.options.seed)
+        return gen
 
     def _degrees(self, t: Template, inputs: Inputs, form: str) -> torch.Tensor:
         """Log degrees ``[B, n_answers]`` (template order) under a ``"choices"`` or ``"ground"`` semiring."""
@@ -195,6 +216,9 @@ class Model(NetworkRunner, nn.Module):
         _check_inputs(query, inputs)
         t = self.template(query, inputs)
         with eval_mode(self):
+            if self.options.method == "sample":  # no circuit to search: the answer with the largest estimate
+                with torch.no_grad():
+                    return self.log_prob(query, **inputs).argmax(dim=-1)
             values = explanations.mpe_values(self, t, inputs)[0]
         return values.argmax(dim=-1)
 

@@ -27,6 +27,7 @@ from ..inference import (
     compile_ground_program,
     query_probability,
 )
+from ..inference.approx import SampledQuery
 from ..syntax.parser import parse_term
 from ..syntax.printing import format_term
 from ..syntax.terms import Float, Int, Str, Struct, Term, Var, list_items, mk_list, term_vars
@@ -255,7 +256,17 @@ def compile_template(
     outputs = tuple(n for n in names if n not in shape)
     out_vars = [names[n] for n in outputs]
     gp = ground_program(db, limits, [bound], query_probability)
-    compiled = compile_ground_program(gp, options or MODEL_DEFAULTS)
+    opts = options or MODEL_DEFAULTS
+    compiled: CompiledQuery | SampledQuery
+    if opts.method == "sample":  # nothing compiled: the answers are estimated from sampled worlds
+        compiled = SampledQuery(gp, opts)
+    elif opts.method == "topk":
+        raise InferenceError(
+            "a neural model cannot train on method='topk' (its bound has no gradient here)",
+            hint="use method='sample' (a sampled estimate with an unbiased gradient) or method='exact'",
+        )
+    else:
+        compiled = compile_ground_program(gp, opts)
     values: list[tuple[Term, ...]] = []
     for qterm, _neg in compiled.queries:
         s = unify(bound, qterm, {})

@@ -10,6 +10,12 @@ Selected with ``InferenceOptions(method=...)`` (or ``Program.query(method=...)``
 :func:`estimate` returns an :class:`Estimate` per query: the value and its interval
 (a 95% Wilson interval for sampling; for top-k the lower bound and the upper bound
 ``1 - `` the top-k bound of the query's negation).
+
+Training through sampling: a neural model with ``method="sample"`` answers its
+templates with a :class:`SampledQuery` (nothing compiled), whose estimates carry
+an unbiased gradient (:func:`indecater` or :func:`rloo`, chosen by
+``InferenceOptions.estimator``); :func:`indecater` and :func:`rloo` also take any
+batched 0/1 function of independent categorical choices.
 """
 
 from __future__ import annotations
@@ -23,10 +29,12 @@ from ...errors import InferenceError
 from ...ground.ground_program import GroundProgram
 from ..compiled import query_name
 from ..options import AUTO, InferenceOptions
+from .gradient import indecater, log_estimate, rloo
 from .sampling import sample_counts, wilson_interval
 from .topk import top_k_bounds
+from .trainable import SampledQuery
 
-__all__ = ["Estimate", "estimate", "approximate_answers"]
+__all__ = ["Estimate", "estimate", "approximate_answers", "SampledQuery", "indecater", "rloo", "log_estimate"]
 
 # the semirings whose answers are probabilities, which the approximations approximate
 _PROBABILITY_SEMIRINGS = (AUTO, "log", "probability")

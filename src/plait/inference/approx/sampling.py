@@ -27,7 +27,7 @@ from ..fuzzy import GODEL
 from ..rules import RuleIndex
 from .proofs import relevant_choices
 
-__all__ = ["draw_choices", "WorldEvaluator", "sample_counts", "wilson_interval", "Z95"]
+__all__ = ["draw_choices", "WorldEvaluator", "sample_counts", "literal_values", "wilson_interval", "Z95"]
 
 # the standard normal quantile of a two-sided 95% interval
 Z95 = 1.959963984540054
@@ -156,10 +156,10 @@ def sample_counts(gp: GroundProgram, samples: int, seed: int | None) -> tuple[to
         values = ev(*draw_choices(coin_probs, group_probs, batch, gen))
         keep = torch.ones(batch, dtype=torch.bool)
         for e in gp.evidence:
-            keep &= _literal(values, e.literal) == e.value
+            keep &= literal_values(values, e.literal) == e.value
         accepted += int(keep.sum())
         for i, q in enumerate(gp.queries):
-            hits[i] += int((_literal(values, q.literal)[keep] != q.negated).sum())
+            hits[i] += int((literal_values(values, q.literal)[keep] != q.negated).sum())
     if gp.evidence and accepted == 0:
         raise InconsistentEvidenceError(
             f"the evidence held in none of the {samples} sampled worlds, so no estimate can be made",
@@ -168,7 +168,7 @@ def sample_counts(gp: GroundProgram, samples: int, seed: int | None) -> tuple[to
     return hits, accepted
 
 
-def _literal(values: torch.Tensor, lit: int | None) -> torch.Tensor:
+def literal_values(values: torch.Tensor, lit: int | None) -> torch.Tensor:
     if lit is None:
         return torch.ones(values.shape[0], dtype=torch.bool)
     if lit == 0:
