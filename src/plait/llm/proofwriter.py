@@ -137,6 +137,7 @@ class Problem:
         """The open-world theory and statement in first-order logic (a closed world has none: ``\\+`` is not ``~``)."""
         if self.world != "open":
             raise ValueError("a closed-world problem has no first-order translation: negation as failure is not '~'")
+
         def lit(x: Literal, arg: str) -> str:
             return f"~{x.attr}({arg})" if x.negated else f"{x.attr}({arg})"
 

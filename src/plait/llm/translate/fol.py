@@ -28,13 +28,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 
 from lark import Lark, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ...errors import ParseError, SourceSpan
+from ..local import require
 from .errors import TranslationError
 
 __all__ = [
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """The answer to a question: the conclusion follows, its negation follows, or neither."""
 
     TRUE = "True"
@@ -220,7 +221,9 @@ def format_formula(f: Formula) -> str:
         inner = format_formula(f.arg)
         return "~" + (inner if isinstance(f.arg, (Atom, Not)) else f"({inner})")
     if isinstance(f, BinOp):
-        sides = [format_formula(s) if isinstance(s, (Atom, Not)) else f"({format_formula(s)})" for s in (f.left, f.right)]
+        sides = [
+            format_formula(s) if isinstance(s, (Atom, Not)) else f"({format_formula(s)})" for s in (f.left, f.right)
+        ]
         return f" {f.op} ".join(sides)
     return f"{f.kind} {f.var}. {format_formula(f.body)}"
 
@@ -313,16 +316,14 @@ def _model_text(sig: _Signature, model) -> str:  # noqa: ANN001 - a z3 model
     return f"{domain}: " + ", ".join(parts) if parts else domain
 
 
-def decide(
-    premises: Sequence[str | Formula], conclusion: str | Formula, *, timeout_ms: int = 10_000
-) -> FolDecision:
+def decide(premises: Sequence[str | Formula], conclusion: str | Formula, *, timeout_ms: int = 10_000) -> FolDecision:
     """Whether the premises entail the conclusion (True), its negation (False), or neither (Uncertain).
 
     Raises :class:`TranslationError` when the premises contradict each other
     (everything would follow), when a symbol is used with two arities or a
     variable is free, and when Z3 gives up within ``timeout_ms``.
     """
-    import z3  # the 'llm' extra
+    z3 = require("z3", "deciding first-order translations")
 
     ps = [parse_formula(p) if isinstance(p, str) else p for p in premises]
     c = parse_formula(conclusion) if isinstance(conclusion, str) else conclusion

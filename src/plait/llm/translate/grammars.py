@@ -21,7 +21,7 @@ False
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 from ...ground.builtins import BUILTINS
 from ...ground.database import PROTECTED
@@ -52,7 +52,7 @@ _ALNUM = "".join(sorted(ALNUM))
 _SPACE = opt(Lit(" "))
 
 
-@lru_cache(maxsize=None)
+@cache
 def horn_grammar(max_clauses: int = 40, max_arity: int = 3, max_body: int = 6, probabilities: bool = False) -> Grammar:
     """Facts and rules (at most ``max_clauses``), then one ``query(...)`` line.
 
@@ -74,7 +74,9 @@ def horn_grammar(max_clauses: int = 40, max_arity: int = 3, max_body: int = 6, p
         "body": Seq(Ref("literal"), Repeat(Seq(comma, Ref("literal")), 0, max_body - 1)),
         "literal": Seq(opt(Seq(Lit(NEGATION), _SPACE)), Ref("atom")),
         "query": Seq(Lit("query("), Ref("literal"), Lit(").")),
-        "atom": Seq(Ref("name"), opt(Seq(Lit("("), Ref("arg"), Repeat(Seq(comma, Ref("arg")), 0, max_arity - 1), Lit(")")))),
+        "atom": Seq(
+            Ref("name"), opt(Seq(Lit("("), Ref("arg"), Repeat(Seq(comma, Ref("arg")), 0, max_arity - 1), Lit(")")))
+        ),
         "arg": Alt(Ref("name"), Ref("var")),
         "name": excluding_words(_LOWER, _ALNUM, RESERVED_NAMES),
         "var": Seq(Chars(_UPPER), Repeat(Chars(_ALNUM), 0, None)),
@@ -84,7 +86,7 @@ def horn_grammar(max_clauses: int = 40, max_arity: int = 3, max_body: int = 6, p
     return Grammar(rules)
 
 
-@lru_cache(maxsize=None)
+@cache
 def fol_grammar(max_premises: int = 40) -> Grammar:
     """``premise: <formula>`` lines, then one ``conclusion: <formula>`` line.
 

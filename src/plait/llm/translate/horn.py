@@ -45,7 +45,11 @@ class HornDecision:
 
 
 def _queries(ast: ProgramAST) -> list[Clause]:
-    return [i for i in ast.items if isinstance(i, Clause) and isinstance(i.head, Struct) and i.head.functor == "query" and len(i.head.args) == 1]
+    return [
+        i
+        for i in ast.items
+        if isinstance(i, Clause) and isinstance(i.head, Struct) and i.head.functor == "query" and len(i.head.args) == 1
+    ]
 
 
 def decide_program(text: str, filename: str = "<translation>") -> HornDecision:
@@ -70,7 +74,9 @@ def decide_program(text: str, filename: str = "<translation>") -> HornDecision:
     if verdict is Verdict.TRUE:
         # every certain fact becomes a choice, so that the proof names the facts it uses
         items = tuple(
-            replace(i, prob=Float(0.5)) if isinstance(i, Clause) and i.body == TRUE and i.prob is None and i not in queries else i
+            replace(i, prob=Float(0.5))
+            if isinstance(i, Clause) and i.body == TRUE and i.prob is None and i not in queries
+            else i
             for i in ast.items
         )
         qp = next(q for q in proofs(Program(ProgramAST(items, ast.filename))) if q.query == query)
