@@ -167,10 +167,16 @@ def _answer(theory: Theory, entity: str, attr: str, negated: bool) -> tuple[Verd
     leveled = theory.leveled_program()
     pos, neg = f"lvl_{attr}({e}, L)", f"lvl_neg_{attr}({e}, L)"
     queries = [pos] + ([neg] if theory.world == "open" else [])
+    if theory.world == "open":  # no one may be proved both big and not big
+        attrs = {lit.attr for _, lit in theory.facts} | {r.head.attr for r in theory.rules}
+        leveled += "".join(f"clash :- lvl_{a}(X, _), lvl_neg_{a}(X, _).\n" for a in sorted(attrs))
+        queries.append("clash")
     result = Program.from_string(leveled + "".join(f"query({q}).\n" for q in queries)).query()
+    if float(result.get("clash", 0.0)) > 0.5:
+        raise ValueError("inconsistent theory")  # the generator draws again
     levels: dict[str, list[int]] = {"pos": [], "neg": []}
     for atom, p in result.items():
-        if float(p) > 0.5:
+        if atom != "clash" and float(p) > 0.5:
             kind = "neg" if atom.startswith("lvl_neg_") else "pos"
             levels[kind].append(int(atom.rsplit(",", 1)[1].rstrip(")")))
     proved_pos, proved_neg = bool(levels["pos"]), bool(levels["neg"])
@@ -178,8 +184,6 @@ def _answer(theory: Theory, entity: str, attr: str, negated: bool) -> tuple[Verd
         holds = proved_pos != negated
         depth = min(levels["pos"]) if proved_pos else None
         return (Verdict.TRUE if holds else Verdict.FALSE), depth
-    if proved_pos and proved_neg:
-        raise ValueError("inconsistent theory")  # the generator draws again
     want, other = ("neg", "pos") if negated else ("pos", "neg")
     if levels[want]:
         return Verdict.TRUE, min(levels[want])

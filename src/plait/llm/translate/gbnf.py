@@ -237,8 +237,38 @@ class Grammar:
     def _recogniser(self) -> Lark:
         return Lark(self.lark(), start=f"r{self.root}", parser="earley", lexer="dynamic")
 
+    @cached_property
+    def _pattern(self) -> re.Pattern[str] | None:
+        """A regular expression of the language when no rule refers back to itself (else None)."""
+        try:
+            return re.compile(self._regex(Ref(self.root), ()))
+        except RecursionError:
+            return None
+
+    def _regex(self, e: Expr, stack: tuple[str, ...]) -> str:
+        if isinstance(e, Lit):
+            return re.escape(e.text)
+        if isinstance(e, Chars):
+            return _class(e.chars)
+        if isinstance(e, Ref):
+            if e.name in stack:
+                raise RecursionError(e.name)  # a recursive rule: not a regular language as written
+            return f"(?:{self._regex(self.rules[e.name], (*stack, e.name))})"
+        if isinstance(e, Seq):
+            return "".join(self._regex(i, stack) for i in e.items)
+        if isinstance(e, Alt):
+            return "(?:" + "|".join(self._regex(o, stack) for o in e.options) + ")"
+        inner = f"(?:{self._regex(e.item, stack)})"
+        return inner + "{" + f"{e.low}," + ("" if e.high is None else str(e.high)) + "}"
+
     def accepts(self, text: str) -> bool:
-        """Whether ``text`` is a string of the grammar's language."""
+        """Whether ``text`` is a string of the grammar's language.
+
+        A grammar without recursion is a regular expression, matched by ``re``;
+        any other is parsed by lark's Earley parser.
+        """
+        if self._pattern is not None:
+            return self._pattern.fullmatch(text) is not None
         try:
             self._recogniser.parse(text)
         except LarkError:

@@ -79,10 +79,11 @@ def horn_grammar(max_clauses: int = 40, max_arity: int = 3, max_body: int = 6, p
         ),
         "arg": Alt(Ref("name"), Ref("var")),
         "name": excluding_words(_LOWER, _ALNUM, RESERVED_NAMES),
-        "var": Seq(Chars(_UPPER), Repeat(Chars(_ALNUM), 0, None)),
+        # as the lexer reads them: an upper-case letter or '_' (anonymous), then letters, digits, '_'
+        "var": Seq(Chars(_UPPER + "_"), Repeat(Chars(_ALNUM), 0, None)),
     }
     if probabilities:
-        rules["prob"] = Alt(Seq(Lit("0."), Repeat(Chars("0123456789"), 1, 4)), Lit("1.0"))
+        rules["prob"] = Alt(Seq(Lit("0."), Repeat(Chars("0123456789"), 1, 17)), Lit("1.0"))  # 17: any float as Python prints it
     return Grammar(rules)
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ...errors import ParseError, SourceSpan
 from ...modes.explain import proofs
 from ...program import Program
 from ...syntax.ast import Clause, ProgramAST
 from ...syntax.parser import parse_program
 from ...syntax.terms import TRUE, Float, Struct
-from .errors import TranslationError
 from .fol import Verdict
 
 __all__ = ["HornDecision", "decide_program"]
@@ -61,9 +61,11 @@ def decide_program(text: str, filename: str = "<translation>") -> HornDecision:
     ast = parse_program(_CLOSED_WORLD + text, filename)
     queries = _queries(ast)
     if len(queries) != 1:
-        raise TranslationError(
+        # the target language asks for exactly one query: a program without one is not a translation
+        raise ParseError(
             f"the translation has {len(queries)} queries, not one",
-            hint="end the program with exactly one query(...)",
+            SourceSpan(text, len(text), len(text), filename),
+            "end the program with exactly one query(...)",
         )
     program = Program(ast)
     # a query with variables asks whether some instance holds (its answers are the true instances)
@@ -79,8 +81,8 @@ def decide_program(text: str, filename: str = "<translation>") -> HornDecision:
             else i
             for i in ast.items
         )
-        qp = next(q for q in proofs(Program(ProgramAST(items, ast.filename))) if q.query == query)
-        if qp.proofs:
+        qp = next((q for q in proofs(Program(ProgramAST(items, ast.filename))) if q.query == query), None)
+        if qp is not None and qp.proofs:
             body = ", ".join(qp.proofs[0].literals) or "true"
             proof = f"{query} :- {body}."
     return HornDecision(verdict, query, p, proof)
