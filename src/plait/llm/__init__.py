@@ -23,11 +23,13 @@ from .errors import (
 )
 from .http import OpenAICompatibleModel
 from .local import LlamaCppModel, smollm2_path
+from .predicates import LLMPredicate
 
 __all__ = [
     "LanguageModel",
     "Message",
     "choose",
+    "LLMPredicate",
     "LlamaCppModel",
     "smollm2_path",
     "OpenAICompatibleModel",
