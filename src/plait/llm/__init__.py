@@ -12,6 +12,7 @@ True
 from __future__ import annotations
 
 from .base import LanguageModel, Message, choose
+from .embeddings import Calibration, Retrieved, SentenceEmbedder, SimilarityPredicate, minilm_path, retrieve
 from .errors import (
     EmptyAnswerError,
     LanguageModelError,
@@ -33,6 +34,12 @@ __all__ = [
     "LlamaCppModel",
     "smollm2_path",
     "OpenAICompatibleModel",
+    "SentenceEmbedder",
+    "Calibration",
+    "SimilarityPredicate",
+    "Retrieved",
+    "retrieve",
+    "minilm_path",
     "LanguageModelError",
     "OutOfDomainError",
     "ModelTimeoutError",
