@@ -7,7 +7,11 @@ for programs.
 
 from __future__ import annotations
 
-import socket
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,8 +27,10 @@ from plait.llm import (
     retrieve,
 )
 
-llama_cpp = pytest.importorskip("llama_cpp", reason="the llm extra is not installed: pip install 'plait[llm]'")
-pytest.importorskip("sentence_transformers", reason="the llm extra is not installed: pip install 'plait[llm]'")
+# find_spec, not importorskip: importing sentence-transformers here would hide whether the embedder's own
+# import order keeps it offline (tested in a fresh process below)
+if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("sentence_transformers") is None:
+    pytest.skip("the llm extra is not installed: pip install 'plait[llm]'", allow_module_level=True)
 
 from plait.llm import LlamaCppModel, SentenceEmbedder  # noqa: E402
 
@@ -112,18 +118,24 @@ def test_missing_and_broken_model_files(tmp_path):
         SentenceEmbedder(tmp_path / "nowhere")
 
 
-def test_embeddings_load_offline_without_touching_the_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"a network connection was attempted: {args}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    fresh = SentenceEmbedder()
-    v = fresh.encode(["a cat sat on the mat"])
-    assert v.shape == (1, 384) and abs(float(np.linalg.norm(v)) - 1) < 1e-5
-    import os
-
-    assert os.environ["HF_HUB_OFFLINE"] == "1"
+def test_embeddings_load_offline_without_touching_the_network():
+    # a fresh process in which every socket connection fails: loading and embedding must not need one
+    code = """
+import socket, sys
+def refuse(*args, **kwargs):
+    raise AssertionError(f"a network connection was attempted: {args}")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+from plait.llm import SentenceEmbedder
+v = SentenceEmbedder().encode(["a cat sat on the mat"])
+import os
+print(v.shape, round(float((v * v).sum()), 4), os.environ["HF_HUB_OFFLINE"])
+"""
+    env = dict(os.environ, PYTHONPATH=str(Path(plait.__file__).resolve().parents[1]))
+    env.pop("HF_HUB_OFFLINE", None)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "(1, 384) 1.0 1"
 
 
 def test_cosines_and_calibration(embedder):
