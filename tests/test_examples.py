@@ -146,3 +146,30 @@ def test_two_views_collapse_without_help_and_recover_with_labels():
     assert out["none"]["view_a_digits_used"] <= 3 and out["none"]["view_a_accuracy"] < 0.3
     assert out["spread"]["view_a_digits_used"] > out["none"]["view_a_digits_used"]
     assert out["labels"]["view_a_accuracy"] > 0.8 and out["labels"]["view_b_accuracy"] > 0.8
+
+
+# ----------------------------------------------------------------------------- language models (plait[llm])
+
+
+def _needs_llm_extra() -> None:
+    pytest.importorskip("llama_cpp", reason="the llm extra is not installed: pip install 'plait[llm]'")
+    pytest.importorskip("sentence_transformers", reason="the llm extra is not installed: pip install 'plait[llm]'")
+
+
+def test_llm_facts_example_answers_exactly_and_explains(capsys):
+    _needs_llm_extra()
+    out = _load_script(ROOT / "llm_facts.py").main(["--threads", "1"])
+    text = capsys.readouterr().out
+    assert "loaded in" in text and "explained: walk_together(alice,carol)" in text
+    assert out["model_calls"] == 4  # one scored prompt per note; queries and explanation use the cache
+    # the pet owners' probabilities are exact: P(owner) = 1 - P(none) of that note's distribution
+    assert all(0.0 <= out[f"pet_owner({p})"] <= 1.0 for p in ("alice", "bob", "carol", "dave"))
+
+
+def test_embedding_kb_example_retrieves_and_reasons(capsys):
+    _needs_llm_extra()
+    out = _load_script(ROOT / "embedding_kb.py").main([])
+    text = capsys.readouterr().out
+    assert "loaded in" in text and "retrieved p1" in text and "explained: answer(" in text
+    assert out["Which country has the famous iron tower?"] == "france"
+    assert out["In which country is Gaudi's church?"] == "spain"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -160,3 +161,23 @@ def test_unreachable_server_is_a_server_error():
     lm = OpenAICompatibleModel(f"http://127.0.0.1:{port}", "tiny", timeout=5)
     with pytest.raises(ServerError, match=r"cannot reach tiny at http://127\.0\.0\.1:\d+ \(POST /v1/completions\)"):
         lm.complete("x")
+
+
+def test_endpoint_failures_inside_a_predicate_name_it(server):
+    import plait
+    from plait.llm import LLMPredicate
+
+    program = (
+        'nn(judge, [T], Y, [yes, no]) :: relevant(T, Y).\nnote("the sky is blue").\nkeep :- note(T), relevant(T, yes).'
+    )
+    net = LLMPredicate(model(server, timeout=0.1), "Relevant? {}\nAnswer:", [" yes", " no"])
+    m = plait.Model(program, {"judge": net})
+    yes, no = (sum(char_logprob(c) for c in word) for word in (" yes", " no"))
+    assert float(m("keep")[0, 0]) == pytest.approx(math.exp(yes) / (math.exp(yes) + math.exp(no)))
+    fresh = plait.Model(program, {"judge": LLMPredicate(model(server, timeout=0.1), "Other? {}", [" yes", " no"])})
+    server.mode = "error"
+    with pytest.raises(ServerError, match=r"network 'judge' of neural predicate relevant/2: tiny at .* HTTP 503"):
+        fresh("keep")
+    server.mode = "slow"
+    with pytest.raises(ModelTimeoutError, match=r"neural predicate relevant/2: tiny at .* within 0.1 s"):
+        fresh("keep")

@@ -12,6 +12,7 @@ True
 from __future__ import annotations
 
 from .base import LanguageModel, Message, choose
+from .embeddings import Calibration, Retrieved, SentenceEmbedder, SimilarityPredicate, minilm_path, retrieve
 from .errors import (
     EmptyAnswerError,
     LanguageModelError,
@@ -23,14 +24,22 @@ from .errors import (
 )
 from .http import OpenAICompatibleModel
 from .local import LlamaCppModel, smollm2_path
+from .predicates import LLMPredicate
 
 __all__ = [
     "LanguageModel",
     "Message",
     "choose",
+    "LLMPredicate",
     "LlamaCppModel",
     "smollm2_path",
     "OpenAICompatibleModel",
+    "SentenceEmbedder",
+    "Calibration",
+    "SimilarityPredicate",
+    "Retrieved",
+    "retrieve",
+    "minilm_path",
     "LanguageModelError",
     "OutOfDomainError",
     "ModelTimeoutError",
