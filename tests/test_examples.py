@@ -173,3 +173,13 @@ def test_embedding_kb_example_retrieves_and_reasons(capsys):
     assert "loaded in" in text and "retrieved p1" in text and "explained: answer(" in text
     assert out["Which country has the famous iron tower?"] == "france"
     assert out["In which country is Gaudi's church?"] == "spain"
+
+
+def test_text_to_logic_example_translates_and_decides(capsys):
+    pytest.importorskip("llama_cpp", reason="the llm extra is not installed: pip install 'plait[llm]'")
+    pytest.importorskip("z3", reason="the llm extra is not installed: pip install 'plait[llm]'")
+    out = _load_script(ROOT / "text_to_logic.py").main(["--samples", "2"])
+    text = capsys.readouterr().out
+    assert "loaded in" in text and "winning translation" in text and "counter-model: " in text
+    assert out["parse_failures"] == 0  # the grammar: every translation parses, whatever the model writes
+    assert all(a in ("True", "False", "Uncertain") for a in out["answers"]) and out["fol"] == "Uncertain"
