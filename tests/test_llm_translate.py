@@ -10,7 +10,6 @@ import random
 import re
 
 import pytest
-from conformance_util import CORPUS
 
 import plait.llm.proofwriter as proofwriter
 import plait.llm.translate.fol as fol_module
@@ -19,6 +18,7 @@ import plait.llm.translate.grammars as grammars_module
 import plait.llm.translate.horn as horn_module
 import plait.llm.translate.pipeline as pipeline_module
 import plait.llm.translate.prompts as prompts_module
+from conformance_util import CORPUS
 from plait.errors import ParseError
 from plait.llm import LanguageModel
 from plait.llm.proofwriter import Literal, Problem, generate
