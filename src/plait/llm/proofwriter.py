@@ -179,7 +179,7 @@ def _answer(theory: Theory, entity: str, attr: str, negated: bool) -> tuple[Verd
         if atom != "clash" and float(p) > 0.5:
             kind = "neg" if atom.startswith("lvl_neg_") else "pos"
             levels[kind].append(int(atom.rsplit(",", 1)[1].rstrip(")")))
-    proved_pos, proved_neg = bool(levels["pos"]), bool(levels["neg"])
+    proved_pos = bool(levels["pos"])
     if theory.world == "closed":
         holds = proved_pos != negated
         depth = min(levels["pos"]) if proved_pos else None
