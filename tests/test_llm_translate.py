@@ -64,7 +64,9 @@ def test_docstring_examples(module):
 
 
 def test_gbnf_writing_and_recognising_agree_on_a_small_grammar():
-    g = Grammar({"root": Seq(Ref("item"), Repeat(Seq(Lit(", "), Ref("item")), 0, 2)), "item": Alt(Lit("a"), Chars("xyz"))})
+    g = Grammar(
+        {"root": Seq(Ref("item"), Repeat(Seq(Lit(", "), Ref("item")), 0, 2)), "item": Alt(Lit("a"), Chars("xyz"))}
+    )
     assert g.gbnf() == 'root ::= item (", " item){0,2}\nitem ::= "a" | [x-z]'
     language = {", ".join(p) for n in (1, 2, 3) for p in itertools.product("axyz", repeat=n)}
     for s in language:
@@ -134,7 +136,10 @@ def _in_subset(item) -> bool:
             and name.fullmatch(t.functor) is not None
             and t.functor not in RESERVED_NAMES
             and len(t.args) <= 3
-            and all(isinstance(a, Var) or (isinstance(a, Struct) and not a.args and name.fullmatch(a.functor)) for a in t.args)
+            and all(
+                isinstance(a, Var) or (isinstance(a, Struct) and not a.args and name.fullmatch(a.functor))
+                for a in t.args
+            )
             and all(not (isinstance(a, Struct) and a.functor in RESERVED_NAMES) for a in t.args)
         )
 
@@ -286,7 +291,10 @@ def _oracle(problem: Problem) -> tuple[Verdict, int | None]:
             for r in group:
                 for e in entities:
                     if all(holds(e, b) for b in r.body):
-                        d = 1 + max((depth[(e, b.attr, b.negated)] for b in r.body if (e, b.attr, b.negated) in depth), default=0)
+                        d = 1 + max(
+                            (depth[(e, b.attr, b.negated)] for b in r.body if (e, b.attr, b.negated) in depth),
+                            default=0,
+                        )
                         key = (e, r.head.attr, r.head.negated)
                         if d < depth.get(key, 10**9):
                             depth[key], changed = d, True
@@ -322,7 +330,10 @@ def test_generated_answers_and_depths_agree_with_brute_force_forward_chaining(wo
         verdict, proved_depth = _oracle(p)
         assert verdict is p.answer, (p.program, p.statement)
         assert proved_depth is None or proved_depth == depth == p.depth, (p.program, p.statement)
-        assert p.depth == depth and p.statement in (f"{p.entity} is {p.literal.attr}.", f"{p.entity} is not {p.literal.attr}.")
+        assert p.depth == depth and p.statement in (
+            f"{p.entity} is {p.literal.attr}.",
+            f"{p.entity} is not {p.literal.attr}.",
+        )
         assert all(s.endswith(".") for s in p.premises) and len(p.premises) == len(p.theory.facts) + len(p.theory.rules)
 
 
@@ -379,7 +390,9 @@ class Scripted(LanguageModel):
         self.calls = []
 
     def complete(self, prompt, *, max_tokens=64, temperature=0.0, seed=0, grammar=None, stop=()):
-        self.calls.append({"prompt": prompt, "seed": seed, "grammar": grammar, "temperature": temperature, "stop": stop})
+        self.calls.append(
+            {"prompt": prompt, "seed": seed, "grammar": grammar, "temperature": temperature, "stop": stop}
+        )
         return self.texts.pop(0)
 
     def score(self, prompt, completions):
@@ -392,14 +405,27 @@ WRONG = "cat(tom).\ndog(rex).\nsmall(X) :- cat(X).\ncute(X) :- small(X), dog(X).
 
 
 def test_pipeline_votes_and_counts_parse_failures():
-    model = Scripted([GOOD + "\n\nPremises: the model goes on", "cute(tom) :- cat(tom)", WRONG, GOOD, "a :- b.\nb :- \\+ a.\nquery(a)."])
+    model = Scripted(
+        [
+            GOOD + "\n\nPremises: the model goes on",
+            "cute(tom) :- cat(tom)",
+            WRONG,
+            GOOD,
+            "a :- b.\nb :- \\+ a.\nquery(a).",
+        ]
+    )
     answer = TextToLogic(model, samples=5, seed=10).answer(PREMISES, "Tom is cute.")
     assert answer.verdict is Verdict.TRUE and answer.votes == {"True": 2, "False": 1}
     assert answer.parse_failures == 1 and answer.decide_failures == 1
     assert answer.translation == GOOD and answer.winner == 0  # cut at the blank line
     assert answer.proof == "cute(tom) :- cat(tom)."
     failed = answer.samples[1]
-    assert failed.verdict is None and failed.failure == "parse" and "end of" in failed.error.lower() or "unexpected" in failed.error
+    assert (
+        failed.verdict is None
+        and failed.failure == "parse"
+        and "end of" in failed.error.lower()
+        or "unexpected" in failed.error
+    )
     assert answer.samples[4].failure == "decide" and "NonStratifiedError" in answer.samples[4].error
     # how the model was asked: one grammar for every sample, a seed each, the problem at the end of the prompt
     assert [c["seed"] for c in model.calls] == [10, 11, 12, 13, 14]

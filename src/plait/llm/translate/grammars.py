@@ -83,7 +83,9 @@ def horn_grammar(max_clauses: int = 40, max_arity: int = 3, max_body: int = 6, p
         "var": Seq(Chars(_UPPER + "_"), Repeat(Chars(_ALNUM), 0, None)),
     }
     if probabilities:
-        rules["prob"] = Alt(Seq(Lit("0."), Repeat(Chars("0123456789"), 1, 17)), Lit("1.0"))  # 17: any float as Python prints it
+        rules["prob"] = Alt(
+            Seq(Lit("0."), Repeat(Chars("0123456789"), 1, 17)), Lit("1.0")
+        )  # 17: any float as Python prints it
     return Grammar(rules)
 
 
