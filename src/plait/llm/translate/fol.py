@@ -312,7 +312,7 @@ def _model_text(sig: _Signature, model) -> str:  # noqa: ANN001 - a z3 model
             text = f"{name}({', '.join(args)})" if arity else name
             parts.append(text if value else "~" + text)
     size = model.get_universe(sig.sort)
-    domain = f"{len(size)} objects" if size is not None else "objects"
+    domain = "objects" if size is None else f"{len(size)} object{'s' if len(size) != 1 else ''}"
     return f"{domain}: " + ", ".join(parts) if parts else domain
 
 
