@@ -36,7 +36,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from plait.llm.proofwriter import Problem, generate
-from plait.llm.translate import TextToLogic, Verdict
+from plait.llm.translate import TextToLogic, Verdict, decide_translation
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- llm-benchmark:begin -->", "<!-- llm-benchmark:end -->"
@@ -144,9 +144,13 @@ def run(args) -> dict:
         ),
     }
     rows = []
+    gold_correct = 0
     for depth in args.depths:
         for i, p in enumerate(generate(args.per_depth, depth=depth, world=args.world, seed=args.seed)):
             row = {"depth": depth, "index": i, "answer": p.answer.value, "methods": {}}
+            # the solver side on its own: the problem's correct translation, decided
+            gold = decide_translation(p.program if p.world == "closed" else p.fol, target)
+            gold_correct += gold.verdict is p.answer
             t = time.perf_counter()
             reply = model.complete(direct_prompt(p), max_tokens=4, temperature=0.0, stop=("\n",))
             row["methods"]["direct"] = {"verdict": _v(_read_label(reply, p.world)), "s": time.perf_counter() - t}
@@ -171,7 +175,8 @@ def run(args) -> dict:
                 got = {m: r["verdict"] for m, r in row["methods"].items()}
                 print(f"depth {depth} #{i}: gold {p.answer.value}, {got}", file=sys.stderr, flush=True)
     return {
-        "model": args.endpoint or str(getattr(model, "path", args.model)),
+        "model": f"{model.name} at {args.endpoint}" if args.endpoint else model.name,
+        "gold_correct": gold_correct,
         "load_s": load_s,
         "args": {k: v for k, v in vars(args).items() if k != "func"},
         "rows": rows,
@@ -198,7 +203,7 @@ def report(result: dict) -> str:
     world = "closed world: plait decides" if args["world"] == "closed" else "open world: Z3 decides"
     lines = [
         BEGIN,
-        f"Model `{Path(result['model']).name}`, {n} problems ({args['per_depth']} per depth, seed {args['seed']}, "
+        f"Model `{result['model']}`, {n} problems ({args['per_depth']} per depth, seed {args['seed']}, "
         f"{world}), K = {args['samples']} samples at temperature {args['temperature']}, at most "
         f"{args['max_tokens']} tokens per translation and {args['cot_tokens']} for chain of thought. "
         f"Model load: {result['load_s']:.1f} s. Machine: {result['cpus']} CPUs shared with other jobs "
@@ -232,13 +237,15 @@ def report(result: dict) -> str:
     no_answer = {m: sum(r["methods"][m]["verdict"] is None for r in rows) for m in ("direct", "cot")}
     lines += [
         "",
-        f"Replies with no answer word: direct {no_answer['direct']}, chain of thought {no_answer['cot']} of {n}.",
+        f"Replies with no answer word: direct {no_answer['direct']}, chain of thought {no_answer['cot']} of {n}. "
+        f"The problems' own correct translations, decided the same way: {result['gold_correct']} of {n} right "
+        f"(the solver side is exact; what is lost is lost in translation). Total time {result['total_s'] / 60:.1f} min.",
         "",
         "Regenerate with `python benchmarks/llm.py "
         + " ".join(
             f"--{k.replace('_', '-')} {','.join(map(str, v)) if isinstance(v, list) else v}"
             for k, v in args.items()
-            if k in ("per_depth", "samples", "max_tokens", "world", "seed") and v is not None
+            if k in ("world", "depths", "per_depth", "samples", "max_tokens", "cot_tokens", "threads", "seed")
         )
         + "`.",
         END,
