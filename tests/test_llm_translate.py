@@ -86,6 +86,17 @@ def test_excluding_words_is_exactly_the_identifiers_minus_the_words():
             assert g.accepts(s) == (s not in words), s
 
 
+def test_character_classes_with_characters_that_need_escaping():
+    g = Grammar({"root": Repeat(Chars("a-^]\\/[\n"), 1, None)})
+    assert g.gbnf() == "root ::= [\\n\\x2D\\x2F\\x5B-\\x5Ea]+"
+    assert all(g.accepts(s) for s in ("a-^", "]\\/[", "\n"))
+    assert not g.accepts("b") and not g.accepts("")
+    if HAS_LLAMA:
+        from llama_cpp import LlamaGrammar
+
+        assert LlamaGrammar.from_string(g.gbnf(), verbose=False) is not None
+
+
 def test_grammar_rule_names_must_suit_gbnf_and_lark():
     with pytest.raises(ValueError, match="grammar rule name 'my_rule'"):
         Grammar({"root": Ref("my_rule"), "my_rule": Lit("x")})

@@ -135,8 +135,9 @@ def _ranges(chars: str) -> list[tuple[str, str]]:
 
 
 def _class_char(c: str) -> str:
+    # llama.cpp's GBNF reader knows only a few escapes (\\ \" [ ] n r t) but every \xHH; so do Python and lark
     if c in "\\]^-[/":
-        return "\\" + c
+        return f"\\x{ord(c):02X}"
     if c == "\n":
         return "\\n"
     return c
