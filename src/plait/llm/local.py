@@ -200,9 +200,11 @@ class LlamaCppModel(LanguageModel):
                 if a != b:
                     break
                 common += 1
+            # at least one token is evaluated, so llama.cpp's current logits belong to the kept state
+            # (a later complete() whose prompt is exactly that state samples from them)
+            common = min(common, len(tokens) - 2)
             llm.n_tokens = common
-            if common < len(tokens) - 1:
-                llm.eval(tokens[common:-1])  # the last token needs no evaluation: it is only predicted
+            llm.eval(tokens[common:-1])  # the last token needs no evaluation: it is only predicted
             rows = np.asarray(llm.scores[len(prompt_tokens) - 1 : len(tokens) - 1], dtype=np.float64)
             logz = np.logaddexp.reduce(rows, axis=1)
             out.append(float(np.sum(rows[np.arange(len(tail)), tail] - logz)))
