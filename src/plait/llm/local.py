@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .base import LanguageModel, Message
-from .errors import MissingExtraError, ModelFileError
+from .errors import EmptyAnswerError, MissingExtraError, ModelFileError
 
 __all__ = ["LlamaCppModel", "smollm2_path", "require"]
 
@@ -180,6 +180,8 @@ class LlamaCppModel(LanguageModel):
         llm = self._llm
         # the prompt and each completion are tokenized apart, so every completion is scored after the same tokens
         prompt_tokens = self.tokens(prompt, bos=True)
+        if not prompt_tokens:  # nothing to predict the first completion token from (no BOS in this model)
+            raise EmptyAnswerError(f"{self.name} cannot score completions of an empty prompt", hint="give a prompt")
         out = []
         for completion in completions:
             tail = self.tokens(completion, bos=False)
