@@ -73,11 +73,38 @@ def _quiet_stderr():
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _model_params(llama_cpp: Any, **overrides: object):
+    """llama.cpp's default model parameters with ``overrides``, while a model loads.
+
+    ``Llama`` takes no argument for some of them (``use_extra_bufts``), but reads
+    the defaults from ``llama_cpp.llama_cpp.llama_model_default_params``.
+    """
+    low = llama_cpp.llama_cpp
+    original = low.llama_model_default_params
+
+    def defaults() -> Any:
+        params = original()
+        for name, value in overrides.items():
+            setattr(params, name, value)
+        return params
+
+    low.llama_model_default_params = defaults
+    try:
+        yield
+    finally:
+        low.llama_model_default_params = original
+
+
 class LlamaCppModel(LanguageModel):
     """A GGUF model run locally by llama.cpp; ``LlamaCppModel()`` loads the packaged SmolLM2-135M-Instruct.
 
     ``n_ctx`` is the context length in tokens, ``n_threads`` llama.cpp's CPU
-    threads (its default: half the cores). Scoring evaluates the prompt once and
+    threads (its default: half the cores). ``extra_buffers`` turns on llama.cpp's
+    extra weight buffers (AMX tiles, repacked quantized weights): faster where
+    they work, but a llama.cpp built with ``-march=native`` on a CPU that reports
+    AMX crashes the process with "Illegal instruction" when the kernel does not
+    let it use AMX (as on the machine this was written on), so they are off. Scoring evaluates the prompt once and
     keeps its tokens' state (llama.cpp's KV cache), so scoring several
     completions of one prompt, or one prompt again, only evaluates the new tokens.
 
@@ -87,7 +114,13 @@ class LlamaCppModel(LanguageModel):
     """
 
     def __init__(
-        self, path: str | os.PathLike | None = None, *, n_ctx: int = 2048, n_threads: int | None = None, seed: int = 0
+        self,
+        path: str | os.PathLike | None = None,
+        *,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        seed: int = 0,
+        extra_buffers: bool = False,
     ) -> None:
         llama_cpp = require("llama_cpp", "the local language-model backend LlamaCppModel")
         model_path = Path(path) if path is not None else smollm2_path()
@@ -99,7 +132,7 @@ class LlamaCppModel(LanguageModel):
         self.path = model_path
         self.name = model_path.name
         try:
-            with _quiet_stderr():
+            with _quiet_stderr(), _model_params(llama_cpp, use_extra_bufts=extra_buffers):
                 # logits_all: scoring reads the log-probabilities of every completion token
                 self._llm = llama_cpp.Llama(
                     model_path=str(model_path),
