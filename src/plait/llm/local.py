@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .base import LanguageModel, Message
-from .errors import MissingExtraError, ModelFileError
+from .errors import EmptyAnswerError, MissingExtraError, ModelFileError
 
 __all__ = ["LlamaCppModel", "smollm2_path", "require"]
 
@@ -73,11 +73,38 @@ def _quiet_stderr():
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _model_params(llama_cpp: Any, **overrides: object):
+    """llama.cpp's default model parameters with ``overrides``, while a model loads.
+
+    ``Llama`` takes no argument for some of them (``use_extra_bufts``), but reads
+    the defaults from ``llama_cpp.llama_cpp.llama_model_default_params``.
+    """
+    low = llama_cpp.llama_cpp
+    original = low.llama_model_default_params
+
+    def defaults() -> Any:
+        params = original()
+        for name, value in overrides.items():
+            setattr(params, name, value)
+        return params
+
+    low.llama_model_default_params = defaults
+    try:
+        yield
+    finally:
+        low.llama_model_default_params = original
+
+
 class LlamaCppModel(LanguageModel):
     """A GGUF model run locally by llama.cpp; ``LlamaCppModel()`` loads the packaged SmolLM2-135M-Instruct.
 
     ``n_ctx`` is the context length in tokens, ``n_threads`` llama.cpp's CPU
-    threads (its default: half the cores). Scoring evaluates the prompt once and
+    threads (its default: half the cores). ``extra_buffers`` turns on llama.cpp's
+    extra weight buffers (AMX tiles, repacked quantized weights): faster where
+    they work, but a llama.cpp built with ``-march=native`` on a CPU that reports
+    AMX crashes the process with "Illegal instruction" when the kernel does not
+    let it use AMX (as on the machine this was written on), so they are off. Scoring evaluates the prompt once and
     keeps its tokens' state (llama.cpp's KV cache), so scoring several
     completions of one prompt, or one prompt again, only evaluates the new tokens.
 
@@ -87,7 +114,13 @@ class LlamaCppModel(LanguageModel):
     """
 
     def __init__(
-        self, path: str | os.PathLike | None = None, *, n_ctx: int = 2048, n_threads: int | None = None, seed: int = 0
+        self,
+        path: str | os.PathLike | None = None,
+        *,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        seed: int = 0,
+        extra_buffers: bool = False,
     ) -> None:
         llama_cpp = require("llama_cpp", "the local language-model backend LlamaCppModel")
         model_path = Path(path) if path is not None else smollm2_path()
@@ -99,7 +132,7 @@ class LlamaCppModel(LanguageModel):
         self.path = model_path
         self.name = model_path.name
         try:
-            with _quiet_stderr():
+            with _quiet_stderr(), _model_params(llama_cpp, use_extra_bufts=extra_buffers):
                 # logits_all: scoring reads the log-probabilities of every completion token
                 self._llm = llama_cpp.Llama(
                     model_path=str(model_path),
@@ -180,6 +213,8 @@ class LlamaCppModel(LanguageModel):
         llm = self._llm
         # the prompt and each completion are tokenized apart, so every completion is scored after the same tokens
         prompt_tokens = self.tokens(prompt, bos=True)
+        if not prompt_tokens:  # nothing to predict the first completion token from (no BOS in this model)
+            raise EmptyAnswerError(f"{self.name} cannot score completions of an empty prompt", hint="give a prompt")
         out = []
         for completion in completions:
             tail = self.tokens(completion, bos=False)
@@ -200,9 +235,11 @@ class LlamaCppModel(LanguageModel):
                 if a != b:
                     break
                 common += 1
+            # at least one token is evaluated, so llama.cpp's current logits belong to the kept state
+            # (a later complete() whose prompt is exactly that state samples from them)
+            common = min(common, len(tokens) - 2)
             llm.n_tokens = common
-            if common < len(tokens) - 1:
-                llm.eval(tokens[common:-1])  # the last token needs no evaluation: it is only predicted
+            llm.eval(tokens[common:-1])  # the last token needs no evaluation: it is only predicted
             rows = np.asarray(llm.scores[len(prompt_tokens) - 1 : len(tokens) - 1], dtype=np.float64)
             logz = np.logaddexp.reduce(rows, axis=1)
             out.append(float(np.sum(rows[np.arange(len(tail)), tail] - logz)))
