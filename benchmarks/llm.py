@@ -18,7 +18,7 @@ translations are reported per method. The section between the ``llm-benchmark``
 markers of ``docs/llm.md`` is replaced (appended if absent); ``--print`` only
 prints it. Usage, from the repository root::
 
-    .venv/bin/python benchmarks/llm.py                          # packaged SmolLM2-135M, ~10-15 min on 2 cores
+    .venv/bin/python benchmarks/llm.py                          # packaged SmolLM2-135M, ~15 min on a shared 2-core machine
     .venv/bin/python benchmarks/llm.py --model path/to/model.gguf --threads 8
     .venv/bin/python benchmarks/llm.py --endpoint http://127.0.0.1:8080 --model-name qwen2.5-7b
     .venv/bin/python benchmarks/llm.py --per-depth 2 --depths 0,1 --print   # a smoke run
@@ -143,37 +143,37 @@ def run(args) -> dict:
             model, samples=args.samples, temperature=args.temperature, constrained=False, **common
         ),
     }
-    rows = []
-    gold_correct = 0
-    for depth in args.depths:
-        for i, p in enumerate(generate(args.per_depth, depth=depth, world=args.world, seed=args.seed)):
-            row = {"depth": depth, "index": i, "answer": p.answer.value, "methods": {}}
-            # the solver side on its own: the problem's correct translation, decided
-            gold = decide_translation(p.program if p.world == "closed" else p.fol, target)
-            gold_correct += gold.verdict is p.answer
+    problems = [
+        p for depth in args.depths for p in generate(args.per_depth, depth=depth, world=args.world, seed=args.seed)
+    ]
+    rows = [{"depth": p.depth, "answer": p.answer.value, "methods": {}} for p in problems]
+    # the solver side on its own: each problem's correct translation, decided the same way
+    gold_correct = sum(
+        decide_translation(p.program if p.world == "closed" else p.fol, target).verdict is p.answer for p in problems
+    )
+    # method by method, so that consecutive prompts share their instruction and worked examples, which
+    # llama.cpp keeps evaluated (only each problem's own lines are new)
+    for name in METHODS:
+        for p, row in zip(problems, rows, strict=True):
             t = time.perf_counter()
-            reply = model.complete(direct_prompt(p), max_tokens=4, temperature=0.0, stop=("\n",))
-            row["methods"]["direct"] = {"verdict": _v(_read_label(reply, p.world)), "s": time.perf_counter() - t}
-            t = time.perf_counter()
-            reply = model.complete(
-                cot_prompt(p), max_tokens=args.cot_tokens, temperature=0.0, stop=("\n\n", "Premises:")
-            )
-            row["methods"]["cot"] = {"verdict": _v(_read_label(reply, p.world)), "s": time.perf_counter() - t}
-            for name, solver in solvers.items():
-                t = time.perf_counter()
-                a = solver.answer(p.premises, p.statement)
+            if name in ("direct", "cot"):
+                prompt, tokens = (direct_prompt(p), 4) if name == "direct" else (cot_prompt(p), args.cot_tokens)
+                reply = model.complete(prompt, max_tokens=tokens, temperature=0.0, stop=("\n\n", "Premises:"))
+                row["methods"][name] = {"verdict": _v(_read_label(reply, p.world)), "s": time.perf_counter() - t}
+            else:
+                a = solvers[name].answer(p.premises, p.statement)
                 row["methods"][name] = {
                     "verdict": None if a.winner is None else a.verdict.value,
                     "s": time.perf_counter() - t,
                     "samples": len(a.samples),
                     "parse_failures": a.parse_failures,
                     "decide_failures": a.decide_failures,
-                    "translation": a.samples[0].text,
+                    "translations": [s.text for s in a.samples],
+                    "errors": [s.error for s in a.samples],
                 }
-            rows.append(row)
             if args.verbose:
-                got = {m: r["verdict"] for m, r in row["methods"].items()}
-                print(f"depth {depth} #{i}: gold {p.answer.value}, {got}", file=sys.stderr, flush=True)
+                got = row["methods"][name]["verdict"]
+                print(f"{name} depth {p.depth}: gold {p.answer.value}, got {got}", file=sys.stderr, flush=True)
     return {
         "model": f"{model.name} at {args.endpoint}" if args.endpoint else model.name,
         "gold_correct": gold_correct,
@@ -269,12 +269,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--model-name", default=None, help="the endpoint's model name")
     ap.add_argument("--world", choices=("closed", "open"), default="closed")
     ap.add_argument("--depths", type=lambda s: [int(x) for x in s.split(",")], default=[0, 1, 2, 3, 4, 5])
-    ap.add_argument("--per-depth", type=int, default=5)
+    ap.add_argument("--per-depth", type=int, default=2)
     ap.add_argument("--samples", type=int, default=3, help="K")
     ap.add_argument("--temperature", type=float, default=0.7)
-    ap.add_argument("--max-tokens", type=int, default=200)
-    ap.add_argument("--cot-tokens", type=int, default=96)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--max-tokens", type=int, default=192)
+    ap.add_argument("--cot-tokens", type=int, default=80)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--n-ctx", type=int, default=2048)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None, help="also write the raw results here")
