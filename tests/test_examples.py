@@ -178,7 +178,7 @@ def test_embedding_kb_example_retrieves_and_reasons(capsys):
 def test_text_to_logic_example_translates_and_decides(capsys):
     pytest.importorskip("llama_cpp", reason="the llm extra is not installed: pip install 'plait[llm]'")
     pytest.importorskip("z3", reason="the llm extra is not installed: pip install 'plait[llm]'")
-    out = _load_script(ROOT / "text_to_logic.py").main(["--samples", "2"])
+    out = _load_script(ROOT / "text_to_logic.py").main(["--samples", "2", "--threads", "1"])
     text = capsys.readouterr().out
     assert "loaded in" in text and "winning translation" in text and "counter-model: " in text
     assert out["parse_failures"] == 0  # the grammar: every translation parses, whatever the model writes
