@@ -113,7 +113,8 @@ class Calibration:
     slope: float = 10.0
 
     def __call__(self, cosine: float) -> float:
-        return 1.0 / (1.0 + math.exp(-self.slope * (cosine - self.midpoint)))
+        # float(): a numpy float32 cosine would make the arithmetic float32
+        return 1.0 / (1.0 + math.exp(-self.slope * (float(cosine) - self.midpoint)))
 
     def tensor(self, cosines: torch.Tensor) -> torch.Tensor:
         """The calibration applied to a tensor of cosines."""
