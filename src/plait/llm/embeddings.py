@@ -28,7 +28,15 @@ from torch import nn
 from .errors import MissingExtraError, ModelFileError
 from .local import EXTRA_COST, require
 
-__all__ = ["SentenceEmbedder", "Calibration", "SimilarityPredicate", "Retrieved", "retrieve", "minilm_path"]
+__all__ = [
+    "SentenceEmbedder",
+    "Calibration",
+    "CALIBRATION_PAIRS",
+    "SimilarityPredicate",
+    "Retrieved",
+    "retrieve",
+    "minilm_path",
+]
 
 
 def minilm_path() -> Path:
@@ -44,23 +52,69 @@ def minilm_path() -> Path:
     return path
 
 
+# The labelled pairs behind Calibration's defaults: (text, text, related?).
+CALIBRATION_PAIRS: tuple[tuple[str, str, bool], ...] = (
+    ("Which city has the famous iron tower?", "The Eiffel Tower is in Paris.", True),
+    (
+        "Which country has the famous iron tower?",
+        "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars.",
+        True,
+    ),
+    (
+        "Where is the old Roman arena for gladiators?",
+        "The Colosseum is an elliptical amphitheatre built of travertine and concrete.",
+        True,
+    ),
+    (
+        "In which country is Gaudi's church?",
+        "The Sagrada Familia is a large unfinished basilica designed by Antoni Gaudi.",
+        True,
+    ),
+    ("A cat sat on the mat.", "A kitten was sitting on the rug.", True),
+    ("The man is playing guitar.", "A person plays a guitar.", True),
+    ("How tall is Mount Everest?", "Mount Everest is 8849 metres high.", True),
+    ("Which city has the famous iron tower?", "Bananas are yellow.", False),
+    (
+        "Which country has the famous iron tower?",
+        "The Colosseum is an elliptical amphitheatre built of travertine and concrete.",
+        False,
+    ),
+    (
+        "Where is the old Roman arena for gladiators?",
+        "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars.",
+        False,
+    ),
+    (
+        "In which country is Gaudi's church?",
+        "Big Ben is the nickname for the great bell of the clock at the north end of Westminster.",
+        False,
+    ),
+    ("A cat sat on the mat.", "The stock market fell today.", False),
+    ("The man is playing guitar.", "Bananas are rich in potassium.", False),
+    ("How tall is Mount Everest?", "The Brandenburg Gate is an 18th-century neoclassical monument.", False),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Calibration:
     """Cosine similarity -> probability: ``sigmoid(slope * (cos - midpoint))``.
 
-    The defaults (midpoint 0.5, slope 12) are for all-MiniLM-L6-v2, whose
-    paraphrases score about 0.6-0.95 and unrelated sentences about -0.1-0.2:
-    a cosine of 0.2 gives 0.03, 0.5 gives 0.5, 0.8 gives 0.97.
+    The defaults (midpoint 0.3, slope 10) are :meth:`fit` on the 14 labelled
+    pairs of :data:`CALIBRATION_PAIRS` (questions and passages, paraphrases,
+    unrelated sentences), rounded: with all-MiniLM-L6-v2 related pairs scored
+    0.34-0.80 and unrelated ones 0.00-0.22, so a cosine of 0.1 gives 0.12, 0.3
+    gives 0.5 and 0.5 gives 0.88.
 
-    >>> round(Calibration()(0.8), 3), round(Calibration()(0.2), 3)
-    (0.973, 0.027)
+    >>> round(Calibration()(0.5), 3), round(Calibration()(0.1), 3)
+    (0.881, 0.119)
     """
 
-    midpoint: float = 0.5
-    slope: float = 12.0
+    midpoint: float = 0.3
+    slope: float = 10.0
 
     def __call__(self, cosine: float) -> float:
-        return 1.0 / (1.0 + math.exp(-self.slope * (cosine - self.midpoint)))
+        # float(): a numpy float32 cosine would make the arithmetic float32
+        return 1.0 / (1.0 + math.exp(-self.slope * (float(cosine) - self.midpoint)))
 
     def tensor(self, cosines: torch.Tensor) -> torch.Tensor:
         """The calibration applied to a tensor of cosines."""
@@ -111,7 +165,9 @@ class SentenceEmbedder:
         # before sentence_transformers (and huggingface_hub) import: they read these once
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         st = require("sentence_transformers", "the embedding predicates (SentenceEmbedder)")
+        require("transformers", "the embedding predicates (SentenceEmbedder)").utils.logging.disable_progress_bar()
         folder = Path(path) if path is not None else minilm_path()
         if not folder.is_dir():
             raise ModelFileError(
