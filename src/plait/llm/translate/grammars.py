@@ -54,7 +54,7 @@ _SPACE = opt(Lit(" "))
 
 @cache
 def horn_grammar(max_clauses: int = 40, max_arity: int = 3, max_body: int = 6, probabilities: bool = False) -> Grammar:
-    """Facts and rules (at most ``max_clauses``), then one ``query(...)`` line.
+    """Ground facts and rules (at most ``max_clauses``), then one ground ``query(...)`` line.
 
     ``probabilities=True`` allows ``0.7::fact`` annotations. The bounds keep
     every derivation finite, so a model that never stops writing clauses runs
@@ -64,20 +64,23 @@ def horn_grammar(max_clauses: int = 40, max_arity: int = 3, max_body: int = 6, p
     True
     """
     comma = Seq(Lit(","), _SPACE)
-    clause_head = Seq(Ref("prob"), Lit("::"), Ref("atom")) if probabilities else Ref("atom")
-    if probabilities:
-        clause_head = Alt(clause_head, Ref("atom"))
+    fact_head = Seq(opt(Seq(Ref("prob"), Lit("::"))), Ref("fact")) if probabilities else Ref("fact")
+    rule_head = Seq(opt(Seq(Ref("prob"), Lit("::"))), Ref("atom")) if probabilities else Ref("atom")
     rules = {
         "root": Seq(Repeat(Seq(Ref("clause"), Lit("\n")), 0, max_clauses), Ref("query"), opt(Lit("\n"))),
+        # facts are ground (a capitalised name would make a fact about everyone); rules have variables.
         # ':-' is followed by a space: the lexer would read ':-\+' as one symbol token
-        "clause": Seq(clause_head, opt(Seq(_SPACE, Lit(":- "), Ref("body"))), Lit(".")),
+        "clause": Alt(Seq(fact_head, Lit(".")), Seq(rule_head, _SPACE, Lit(":- "), Ref("body"), Lit("."))),
         "body": Seq(Ref("literal"), Repeat(Seq(comma, Ref("literal")), 0, max_body - 1)),
         "literal": Seq(opt(Seq(Lit(NEGATION), _SPACE)), Ref("atom")),
-        "query": Seq(Lit("query("), Ref("literal"), Lit(").")),
+        "query": Seq(Lit("query("), opt(Seq(Lit(NEGATION), _SPACE)), Ref("fact"), Lit(").")),  # about named things
         "atom": Seq(
             Ref("name"), opt(Seq(Lit("("), Ref("arg"), Repeat(Seq(comma, Ref("arg")), 0, max_arity - 1), Lit(")")))
         ),
         "arg": Alt(Ref("name"), Ref("var")),
+        "fact": Seq(
+            Ref("name"), opt(Seq(Lit("("), Ref("name"), Repeat(Seq(comma, Ref("name")), 0, max_arity - 1), Lit(")")))
+        ),
         "name": excluding_words(_LOWER, _ALNUM, RESERVED_NAMES),
         # as the lexer reads them: an upper-case letter or '_' (anonymous), then letters, digits, '_'
         "var": Seq(Chars(_UPPER + "_"), Repeat(Chars(_ALNUM), 0, None)),

@@ -21,7 +21,7 @@ from ...modes.explain import proofs
 from ...program import Program
 from ...syntax.ast import Clause, ProgramAST
 from ...syntax.parser import parse_program
-from ...syntax.terms import TRUE, Float, Struct
+from ...syntax.terms import TRUE, Float, Struct, is_ground
 from .fol import Verdict
 
 __all__ = ["HornDecision", "decide_program"]
@@ -74,10 +74,11 @@ def decide_program(text: str, filename: str = "<translation>") -> HornDecision:
     verdict = Verdict.TRUE if p > 0.5 else Verdict.FALSE
     proof = None
     if verdict is Verdict.TRUE:
-        # every certain fact becomes a choice, so that the proof names the facts it uses
+        # every certain ground fact becomes a choice, so that the proof names the facts it uses (a
+        # non-ground fact stays certain: an uncertain one would be one coin per instance, which plait refuses)
         items = tuple(
             replace(i, prob=Float(0.5))
-            if isinstance(i, Clause) and i.body == TRUE and i.prob is None and i not in queries
+            if isinstance(i, Clause) and i.body == TRUE and i.prob is None and i not in queries and is_ground(i.head)
             else i
             for i in ast.items
         )
