@@ -4,7 +4,8 @@
 
 SmolLM2-135M-Instruct (packaged, local, no download) translates two short
 problems into plait programs, three times each, with decoding constrained by the
-grammar derived from plait's parser, so every translation parses. plait decides
+grammar derived from plait's parser, so every translation parses (unless it
+runs out of tokens). plait decides
 each translation under the closed-world assumption; the majority is the answer,
 with the winning translation and plait's proof. Then the same problem once
 more without the grammar, to show what unconstrained decoding gives. Last, a

@@ -4,7 +4,8 @@ Premises and a statement in English go to a language model with a few-shot
 prompt; it writes a plait program (``target="plait"``: Horn rules, decided by
 plait under the closed-world assumption) or first-order logic
 (``target="fol"``: decided by Z3). With ``constrained=True`` decoding follows
-the target's grammar (:mod:`.grammars`), so every sample parses. Each sample is
+the target's grammar (:mod:`.grammars`), so every sample parses unless
+``max_tokens`` cuts it off before its end. Each sample is
 decided on its own; the answer is the verdict most samples reach.
 
 A sample that does not parse, or parses but cannot be decided (a free
