@@ -172,3 +172,40 @@ def test_distributed_addition_runs_as_one_process_and_resumes(tmp_path, capsys):
     assert 0.0 <= again["answered_accuracy"] <= 1.0
     for name in ("metrics.csv", "checkpoint.safetensors", "training_state.safetensors"):
         assert (tmp_path / name).stat().st_size > 0, name
+
+
+# ----------------------------------------------------------------------------- language models (plait[llm])
+
+
+def _needs_llm_extra() -> None:
+    pytest.importorskip("llama_cpp", reason="the llm extra is not installed: pip install 'plait[llm]'")
+    pytest.importorskip("sentence_transformers", reason="the llm extra is not installed: pip install 'plait[llm]'")
+
+
+def test_llm_facts_example_answers_exactly_and_explains(capsys):
+    _needs_llm_extra()
+    out = _load_script(ROOT / "llm_facts.py").main(["--threads", "1"])
+    text = capsys.readouterr().out
+    assert "loaded in" in text and "explained: walk_together(alice,carol)" in text
+    assert out["model_calls"] == 4  # one scored prompt per note; queries and explanation use the cache
+    # the pet owners' probabilities are exact: P(owner) = 1 - P(none) of that note's distribution
+    assert all(0.0 <= out[f"pet_owner({p})"] <= 1.0 for p in ("alice", "bob", "carol", "dave"))
+
+
+def test_embedding_kb_example_retrieves_and_reasons(capsys):
+    _needs_llm_extra()
+    out = _load_script(ROOT / "embedding_kb.py").main([])
+    text = capsys.readouterr().out
+    assert "loaded in" in text and "retrieved p1" in text and "explained: answer(" in text
+    assert out["Which country has the famous iron tower?"] == "france"
+    assert out["In which country is Gaudi's church?"] == "spain"
+
+
+def test_text_to_logic_example_translates_and_decides(capsys):
+    pytest.importorskip("llama_cpp", reason="the llm extra is not installed: pip install 'plait[llm]'")
+    pytest.importorskip("z3", reason="the llm extra is not installed: pip install 'plait[llm]'")
+    out = _load_script(ROOT / "text_to_logic.py").main(["--samples", "2", "--threads", "1"])
+    text = capsys.readouterr().out
+    assert "loaded in" in text and "winning translation" in text and "counter-model: " in text
+    assert out["parse_failures"] == 0  # the grammar: every translation parses, whatever the model writes
+    assert all(a in ("True", "False", "Uncertain") for a in out["answers"]) and out["fol"] == "Uncertain"

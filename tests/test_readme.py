@@ -164,3 +164,19 @@ def test_families_doc_lists_every_example_and_has_a_scorecard():
     for script in sorted((ROOT / "examples").glob("family_*.py")):
         assert f"examples/{script.name}" in text, script.name
     assert "<!-- scorecard:start -->" in text and "<!-- scorecard:end -->" in text
+
+
+LLM_DOC = ROOT / "docs" / "llm.md"
+
+
+def test_llm_doc_code_blocks_run_as_written():
+    pytest.importorskip("llama_cpp", reason="the llm extra is not installed: pip install 'plait[llm]'")
+    pytest.importorskip("sentence_transformers", reason="the llm extra is not installed: pip install 'plait[llm]'")
+    blocks = code_blocks(LLM_DOC.read_text())
+    assert len(blocks) >= 3 and all(shown is not None for _, shown in blocks)
+    run_blocks(blocks, "docs/llm.md")
+
+
+def test_llm_doc_leaves_room_for_text_to_logic_and_the_benchmark():
+    text = LLM_DOC.read_text()
+    assert "## Text to logic" in text and "## Benchmark" in text and "<!-- costs:start -->" in text

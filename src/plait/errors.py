@@ -171,6 +171,20 @@ class PlaitError(Exception):
             self.span = span
         return self
 
+    def within(self, context: str) -> PlaitError:
+        """The same error (same type, span, hint and attributes) with ``context: `` before its message.
+
+        Used where an error crosses a boundary that it cannot name itself, such as
+        a network raising inside a neural predicate; chain it with ``from``.
+
+        >>> str(PlaitError("no answer").within("neural predicate p/2"))
+        'neural predicate p/2: no answer'
+        """
+        err = type(self).__new__(type(self))
+        err.__dict__.update(self.__dict__)
+        PlaitError.__init__(err, f"{context}: {self.message}", self.span, self.hint)
+        return err
+
     def render(self, filename: str | None = None) -> str:
         """``FILE:LINE:COL: error: message`` plus the offending line and a caret."""
         if self.span is not None:

@@ -30,7 +30,7 @@ from ..inference.fuzzy import truth_values
 from ..program import Program
 from . import explain as explanations
 from .running import NetworkRunner
-from .templates import MODEL_DEFAULTS, Inputs, Template, _check_inputs, compile_template
+from .templates import MODEL_DEFAULTS, Inputs, Template, _check_inputs, compile_template, is_term_batch
 
 __all__ = ["Model", "eval_mode"]
 
@@ -126,7 +126,9 @@ class Model(NetworkRunner, nn.Module):
         shape: dict[str, int | None] = {}
         if isinstance(inputs, Mapping):
             for k, v in inputs.items():
-                if isinstance(v, (list, tuple)):
+                if is_term_batch(v):
+                    shape[k] = None  # one term per example, like one tensor
+                elif isinstance(v, (list, tuple)):
                     shape[k] = len(v)
                 elif isinstance(v, int) and not isinstance(v, bool):
                     shape[k] = v

@@ -18,7 +18,17 @@ from ..inference import (
 )
 from ..syntax.printing import format_term
 from ..syntax.terms import Float, Int, Struct, Term, list_items
-from .templates import Inputs, Template, _check_inputs, _NetCall, _placeholder, _slot_key, to_python
+from .templates import (
+    Inputs,
+    Template,
+    _check_inputs,
+    _NetCall,
+    _placeholder,
+    _slot_key,
+    is_term_batch,
+    term_batch,
+    to_python,
+)
 
 __all__ = ["NetworkRunner"]
 
@@ -121,6 +131,19 @@ class NetworkRunner:
         device: torch.device | None = None
         for name, n in t.inputs.items():
             value = inputs[name]
+            if n is None and is_term_batch(value):
+                # one term per example (text for a language model): networks get Python values
+                terms = [to_python(x) for x in term_batch(value)]  # type: ignore[arg-type]
+                if batch is None:
+                    batch = len(terms)
+                elif len(terms) != batch:
+                    raise InferenceError(
+                        f"the inputs of {t.text} disagree on the batch size: {name} has {len(terms)} terms, "
+                        f"an earlier input {batch} examples",
+                        hint="every input carries the same batch",
+                    )
+                bound[_placeholder(name)] = terms
+                continue
             items = [(None, value)] if n is None else list(enumerate(value))  # type: ignore[arg-type]
             for i, x in items:
                 if x.dim() == 0:
@@ -148,10 +171,16 @@ class NetworkRunner:
             return p.device
         return torch.device("cpu")
 
-    def _input_tensor(self, term: Term, bound: dict, src: NeuralSource, batch: int) -> torch.Tensor:
+    def _input_tensor(self, term: Term, bound: dict, src: NeuralSource, batch: int) -> torch.Tensor | list:
         x = bound.get(term)
         if x is not None:
             return x
+        net = self.networks[src.name] if src.name in self.networks else None
+        if getattr(net, "takes_terms", False) and not (
+            isinstance(term, Struct) and term.functor in ("$tensor", "tensor")
+        ):
+            # a network that reads terms (an LLM predicate) gets a constant of the program as a Python value
+            return [to_python(term)] * batch
         if isinstance(term, Struct) and term.functor == "$tensor" and len(term.args) == 2:
             return self._tensor_term(term, bound, src, batch)
         if isinstance(term, (Int, Float)):
@@ -200,8 +229,8 @@ class NetworkRunner:
         what = f"network {name!r} (a tensor-valued nn/3 predicate, input of {src.predicate})"
         try:
             out = self.networks[name](*xs)
-        except PlaitError:
-            raise
+        except PlaitError as e:  # e.g. a language model's error: same type, now naming the predicate
+            raise e.within(what) from e
         except Exception as e:  # a user's network failed: say which predicate called it
             raise NeuralError(
                 f"{what} raised {type(e).__name__}: {e}",
@@ -226,13 +255,16 @@ class NetworkRunner:
         first = call.sources[0]
         what = f"network {call.network!r} of neural predicate {first.predicate}"
         n_inputs = len(first.inputs)
-        columns: list[list[torch.Tensor]] = [[] for _ in range(n_inputs)]
+        columns: list[list] = [[] for _ in range(n_inputs)]
         for src in call.sources:
             for j, term in enumerate(src.inputs):
                 columns[j].append(self._input_tensor(term, bound, src, batch))
         net_device = next((p.device for p in net.parameters()), None)
         xs = []
         for col in columns:
+            if any(isinstance(c, list) for c in col):  # terms, one per example: concatenated as lists
+                xs.append([v for c in col for v in (c if isinstance(c, list) else c.tolist())])
+                continue
             shapes = {tuple(c.shape[1:]) for c in col}
             if len(shapes) > 1:
                 raise NeuralError(
@@ -250,8 +282,8 @@ class NetworkRunner:
             xs.append(col[0] if len(col) == 1 else torch.cat(col, dim=0))
         try:
             out = net(*xs)
-        except PlaitError:
-            raise
+        except PlaitError as e:  # e.g. a language model's error: same type, now naming the predicate
+            raise e.within(what) from e
         except Exception as e:  # a user's network failed: say which predicate called it
             raise NeuralError(
                 f"{what} raised {type(e).__name__}: {e}",

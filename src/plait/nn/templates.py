@@ -32,9 +32,18 @@ from ..syntax.parser import parse_term
 from ..syntax.printing import format_term
 from ..syntax.terms import Float, Int, Str, Struct, Term, Var, list_items, mk_list, term_vars
 
-__all__ = ["Template", "compile_template", "show", "to_python", "MODEL_DEFAULTS", "Inputs"]
+__all__ = [
+    "Template",
+    "compile_template",
+    "show",
+    "to_python",
+    "MODEL_DEFAULTS",
+    "Inputs",
+    "is_term_batch",
+    "term_batch",
+]
 
-Inputs = Mapping[str, "torch.Tensor | Sequence[torch.Tensor]"]
+Inputs = Mapping[str, "torch.Tensor | Sequence[torch.Tensor] | Sequence[object]"]
 
 # A model's options unless it is given others. Templates are compiled once and evaluated on every
 # batch, so the vtree strategy favours shallow circuits (balanced vtree + minimization: 41 instead
@@ -175,15 +184,45 @@ class Template:
         return [self.value_of(c) for c in range(len(self.values))]
 
 
+def is_term_batch(value: object) -> bool:
+    """Whether a template input is a batch of terms (strings, atoms) rather than tensors.
+
+    A non-empty list or tuple of strings and terms is one term per example
+    (networks that read text, such as LLM predicates, take these); a list of
+    tensors binds a list variable, as before. Numbers stay tensors: a list of
+    bare numbers is an error, as it was.
+
+    >>> is_term_batch(["a cat", "a dog"]), is_term_batch([torch.zeros(2, 3)]), is_term_batch([1.0, 2.0])
+    (True, False, False)
+    """
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) > 0
+        and all(isinstance(x, (str, Int, Float, Str, Struct)) for x in value)
+    )
+
+
+def term_batch(values: Sequence[object]) -> list[Term]:
+    """A batch of terms from Python values: a ``str`` is a string term (text), not parsed; terms stay as they are.
+
+    >>> [format_term(t) for t in term_batch(["a cat", Struct("red")])]
+    ['"a cat"', 'red']
+    """
+    return [Str(v) if isinstance(v, str) else _to_term(v) for v in values]
+
+
 def _check_inputs(query: str, inputs: Mapping[str, object]) -> None:
-    """Every input is a tensor or a list of tensors (an int would be read as a list length)."""
+    """Every input is a tensor, a list of tensors (an int would be read as a list length), or a batch of terms."""
     for name, v in inputs.items():
+        if is_term_batch(v):
+            continue
         items = v if isinstance(v, (list, tuple)) else [v]
         for x in items:
             if not isinstance(x, torch.Tensor):
                 raise InferenceError(
                     f"the input {name} of {query} is a {type(x).__name__}, not a tensor",
-                    hint="bind every input variable to a tensor whose dim 0 is the batch (or to a list of them)",
+                    hint="bind every input variable to a tensor whose dim 0 is the batch (or to a list of them), "
+                    "or to a list of strings or terms, one per example",
                 )
 
 
