@@ -37,6 +37,7 @@ from pathlib import Path
 
 from plait.llm.proofwriter import Problem, generate
 from plait.llm.translate import TextToLogic, Verdict, decide_translation
+from plait.llm.translate.pipeline import TOKENS_PER_LINE
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- llm-benchmark:begin -->", "<!-- llm-benchmark:end -->"
@@ -205,7 +206,13 @@ def report(result: dict) -> str:
         BEGIN,
         f"Model `{result['model']}`, {n} problems ({args['per_depth']} per depth, seed {args['seed']}, "
         f"{world}), K = {args['samples']} samples at temperature {args['temperature']}, at most "
-        f"{args['max_tokens']} tokens per translation and {args['cot_tokens']} for chain of thought. "
+        + (
+            f"{args['max_tokens']} tokens"
+            if args["max_tokens"]
+            else "a token budget sized from the grammar's line bound "
+            f"({TOKENS_PER_LINE} a line; 256 without the grammar)"
+        )
+        + f" per translation and {args['cot_tokens']} for chain of thought. "
         f"Model load: {result['load_s']:.1f} s. Machine: {result['cpus']} CPUs shared with other jobs "
         f"(load average {result['load_average']:.1f} at the end), llama.cpp threads: {args['threads']}.",
         "",
@@ -272,7 +279,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--per-depth", type=int, default=2)
     ap.add_argument("--samples", type=int, default=3, help="K")
     ap.add_argument("--temperature", type=float, default=0.7)
-    ap.add_argument("--max-tokens", type=int, default=192)
+    ap.add_argument(
+        "--max-tokens",
+        type=int,
+        default=None,
+        help="tokens per translation (default: sized from the grammar's line bound)",
+    )
     ap.add_argument("--cot-tokens", type=int, default=80)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--n-ctx", type=int, default=2048)

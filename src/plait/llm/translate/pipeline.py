@@ -152,6 +152,11 @@ def decide_translation(text: str, target: Target = "plait", *, timeout_ms: int =
         return Sample(text, None, "decide", f"{type(e).__name__}: {e}")
 
 
+# tokens of budget per line the grammar allows: a fact is about 6 tokens, a rule with a few body
+# literals 15-30; a line longer than this is rare, and then max_tokens can be given
+TOKENS_PER_LINE = 40
+
+
 class TextToLogic:
     """Answer whether English premises entail a statement, by K translations and a vote.
 
@@ -159,7 +164,8 @@ class TextToLogic:
     False or Uncertain). ``samples``: K. ``constrained``: decode with the
     target's grammar. The first sample is greedy when ``temperature`` is 0; with
     a temperature, sample k draws with seed ``seed + k``. ``shots`` replace the
-    built-in worked examples.
+    built-in worked examples. ``max_tokens``: the budget of one translation;
+    ``None`` sizes it from the grammar's line bound (:meth:`token_budget`).
     """
 
     def __init__(
@@ -170,7 +176,7 @@ class TextToLogic:
         samples: int = 5,
         constrained: bool = True,
         temperature: float = 0.7,
-        max_tokens: int = 256,
+        max_tokens: int | None = None,
         seed: int = 0,
         shots: Sequence[Shot] | None = None,
         timeout_ms: int = 10_000,
@@ -198,16 +204,31 @@ class TextToLogic:
             return few_shot_prompt(HORN_INSTRUCTION, self.shots, text, statement, "Program")
         return few_shot_prompt(FOL_INSTRUCTION, self.shots, text, statement, "Logic")
 
+    @staticmethod
+    def line_bound(premises: str | Sequence[str]) -> int:
+        """The most lines a translation may have: two per premise sentence, plus a margin."""
+        n = premises.count(".") if isinstance(premises, str) else len(premises)
+        return 2 * max(n, 1) + 4
+
+    def token_budget(self, premises: str | Sequence[str]) -> int:
+        """``max_tokens`` as given, or sized from the grammar's line bound (``TOKENS_PER_LINE`` a line).
+
+        A constrained translation can only fail to parse when ``max_tokens`` cuts it
+        off, so its budget grows with the lines the grammar allows (and the query line).
+        """
+        if self.max_tokens is not None:
+            return self.max_tokens
+        return TOKENS_PER_LINE * (self.line_bound(premises) + 1) if self.constrained else 256
+
     def grammar(self, premises: str | Sequence[str]) -> str | None:
         """The GBNF grammar of one translation (None when unconstrained).
 
-        The number of lines is bounded by the number of premise sentences plus
-        a margin, so that a model that does not stop meets the grammar's end.
+        The number of lines is bounded by :meth:`line_bound`, so that a model that
+        does not stop meets the grammar's end.
         """
         if not self.constrained:
             return None
-        n = premises.count(".") if isinstance(premises, str) else len(premises)
-        bound = 2 * max(n, 1) + 4
+        bound = self.line_bound(premises)
         g = horn_grammar(max_clauses=bound) if self.target == "plait" else fol_grammar(max_premises=bound)
         return g.gbnf()
 
@@ -218,7 +239,7 @@ class TextToLogic:
         for k in range(self.samples):
             text = self.model.complete(
                 prompt,
-                max_tokens=self.max_tokens,
+                max_tokens=self.token_budget(premises),
                 temperature=self.temperature,
                 seed=self.seed + k,
                 grammar=grammar,
