@@ -205,9 +205,9 @@ def report(result: dict) -> str:
     lines = [
         BEGIN,
         f"Model `{result['model']}`, {n} problems ({args['per_depth']} per depth, seed {args['seed']}, "
-        f"{world}), K = {args['samples']} samples at temperature {args['temperature']}, at most "
+        f"{world}), K = {args['samples']} samples at temperature {args['temperature']}, "
         + (
-            f"{args['max_tokens']} tokens"
+            f"at most {args['max_tokens']} tokens"
             if args["max_tokens"]
             else "a token budget sized from the grammar's line bound "
             f"({TOKENS_PER_LINE} a line; 256 without the grammar)"
@@ -253,6 +253,7 @@ def report(result: dict) -> str:
             f"--{k.replace('_', '-')} {','.join(map(str, v)) if isinstance(v, list) else v}"
             for k, v in args.items()
             if k in ("world", "depths", "per_depth", "samples", "max_tokens", "cot_tokens", "threads", "seed")
+            and v is not None
         )
         + "`.",
         END,
