@@ -573,6 +573,7 @@ def scaling_probe(family: str, k: int, cells: list[torch.Tensor], labels: torch.
         seq = fam.Sequential(program, {"digit_net": net})
         _, s = _timed(lambda: seq.train_network("digit_net", torch.cat(cells), labels.T.reshape(-1), epochs=1))
         model = seq.model
+        _, compile_s = _timed(lambda: model.template(query, names))  # the program compiles at its first answer
     elif family == "nested S[N] (gradient through inference)":
         model = plait.Model(program, {"digit_net": net})
         data = QueryData(dict(zip(names, cells)), valid.bool().tolist())
