@@ -27,6 +27,7 @@ import plait
 from plait.errors import PlaitError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from doc_section import replace_section  # noqa: E402
 from inference import gen_grid  # noqa: E402  (the same programs as the exact benchmark)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,13 +85,7 @@ def main() -> None:
     if args.print:
         print(text)
         return
-    path = ROOT / "docs" / "benchmarks.md"
-    doc = path.read_text()
-    if BEGIN in doc and END in doc:
-        doc = doc[: doc.index(BEGIN)] + text.rstrip("\n") + doc[doc.index(END) + len(END) :]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.write_text(doc)
+    replace_section(ROOT / "docs" / "benchmarks.md", BEGIN, END, text.rstrip("\n"))
 
 
 if __name__ == "__main__":

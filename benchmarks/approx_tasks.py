@@ -23,6 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import approx_paths as paths  # noqa: E402
 import approx_sudoku as sudoku  # noqa: E402
+from doc_section import replace_section  # noqa: E402
 
 from plait.nn.data import load_digits  # noqa: E402
 
@@ -172,13 +173,7 @@ def main() -> None:
     if args.print or args.quick:
         print(text)
         return
-    path = ROOT / "docs" / "benchmarks.md"
-    doc = path.read_text()
-    if BEGIN in doc and END in doc:
-        doc = doc[: doc.index(BEGIN)] + text.rstrip("\n") + doc[doc.index(END) + len(END) :]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.write_text(doc)
+    replace_section(ROOT / "docs" / "benchmarks.md", BEGIN, END, text.rstrip("\n"))
 
 
 if __name__ == "__main__":

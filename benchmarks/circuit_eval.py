@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import addition  # noqa: E402
+from doc_section import replace_section  # noqa: E402
 
 import plait  # noqa: E402
 from plait.circuit.fused import FusedLogCircuit, FusedProbCircuit, fused_values  # noqa: E402
@@ -207,12 +208,7 @@ def report(rows: list[dict], meta: dict) -> str:
 
 
 def write_docs(text: str) -> None:
-    doc = DOCS.read_text()
-    if START in doc and END in doc:
-        doc = doc[: doc.index(START)] + text + doc[doc.index(END) + len(END) :]
-    else:
-        doc = doc.rstrip() + "\n\n" + text + "\n"
-    DOCS.write_text(doc)
+    replace_section(DOCS, START, END, text)
     print(f"wrote {DOCS}")
 
 

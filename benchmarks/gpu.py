@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import addition  # noqa: E402
 import inference as inference_bench  # noqa: E402
+from doc_section import replace_section  # noqa: E402
 
 import plait  # noqa: E402
 from plait.nn.data import addition_split  # noqa: E402
@@ -278,12 +279,7 @@ def report(result: dict) -> str:
 
 
 def write_docs(text: str, path: Path = DOCS) -> None:
-    doc = path.read_text()
-    if START in doc and END in doc:
-        doc = doc[: doc.index(START)] + text + doc[doc.index(END) + len(END) :]
-    else:
-        doc = doc.rstrip() + "\n\n" + text + "\n"
-    path.write_text(doc)
+    replace_section(path, START, END, text)
     print(f"wrote {path}")
 
 

@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from doc_section import replace_section  # noqa: E402
 from inference import gen_grid, gen_smokers  # noqa: E402
 
 import plait  # noqa: E402
@@ -461,17 +462,7 @@ def _render_addition(p: dict) -> list[str]:
 
 def write_docs(text: str) -> None:
     """Replace the scale section of docs/benchmarks.md (keeping its hand-written notes)."""
-    doc = DOCS.read_text()
-    text = text + "\n" + END
-    if START in doc and END in doc:
-        old = doc[doc.index(START) : doc.index(END)]
-        if NOTES_START in old and NOTES_END in old:
-            notes = old[old.index(NOTES_START) : old.index(NOTES_END) + len(NOTES_END)]
-            text = text.replace(END, notes + "\n" + END)
-        doc = doc[: doc.index(START)] + text + doc[doc.index(END) + len(END) :]
-    else:
-        doc = doc.rstrip() + "\n\n" + text + "\n"
-    DOCS.write_text(doc)
+    replace_section(DOCS, START, END, text + "\n" + END, notes=(NOTES_START, NOTES_END))
 
 
 def main(argv: list[str] | None = None) -> None:
