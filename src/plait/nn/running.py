@@ -8,6 +8,8 @@ probabilities to the inference layer (:func:`plait.inference.circuit_weights`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from ..errors import InferenceError, NeuralError, PlaitError
@@ -227,16 +229,7 @@ class NetworkRunner:
         inner = NeuralSource("nn", name, tuple(items or ()), f"tensor of {name}", src.span)
         xs = [self._input_tensor(x, bound, inner, batch) for x in inner.inputs]
         what = f"network {name!r} (a tensor-valued nn/3 predicate, input of {src.predicate})"
-        try:
-            out = self.networks[name](*xs)
-        except PlaitError as e:  # e.g. a language model's error: same type, now naming the predicate
-            raise e.within(what) from e
-        except Exception as e:  # a user's network failed: say which predicate called it
-            raise NeuralError(
-                f"{what} raised {type(e).__name__}: {e}",
-                src.span,  # type: ignore[arg-type]
-                "the network's own error is chained below; check what it expects as input",
-            ) from e
+        out = _call_network(self.networks[name], xs, what, src.span)
         if not isinstance(out, torch.Tensor) or out.dim() == 0 or out.shape[0] != batch:
             shape = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             raise NeuralError(
@@ -280,16 +273,7 @@ class NetworkRunner:
                         "move the inputs and the model to one device (model.to(device), x.to(device))",
                     )
             xs.append(col[0] if len(col) == 1 else torch.cat(col, dim=0))
-        try:
-            out = net(*xs)
-        except PlaitError as e:  # e.g. a language model's error: same type, now naming the predicate
-            raise e.within(what) from e
-        except Exception as e:  # a user's network failed: say which predicate called it
-            raise NeuralError(
-                f"{what} raised {type(e).__name__}: {e}",
-                first.span,  # type: ignore[arg-type]
-                "the network's own error is chained below; check what it expects as input",
-            ) from e
+        out = _call_network(net, xs, what, first.span)
         n = len(call.sources)
         if not isinstance(out, torch.Tensor):
             raise NeuralError(f"{what} returned a {type(out).__name__}, not a tensor", first.span)  # type: ignore[arg-type]
@@ -338,3 +322,18 @@ class NetworkRunner:
         if is_fact:
             return out[:, 0].reshape(n, batch)
         return out.reshape(n, batch, width)
+
+
+def _call_network(net: Callable[..., object], xs: list, what: str, span: object) -> object:
+    """``net(*xs)``, with its failure named: a plait error (e.g. a language model's) keeps its type and
+    gains ``what``; any other exception becomes a :class:`NeuralError` at ``span``, chained."""
+    try:
+        return net(*xs)
+    except PlaitError as e:
+        raise e.within(what) from e
+    except Exception as e:  # a user's network failed: say which predicate called it
+        raise NeuralError(
+            f"{what} raised {type(e).__name__}: {e}",
+            span,  # type: ignore[arg-type]
+            "the network's own error is chained below; check what it expects as input",
+        ) from e
